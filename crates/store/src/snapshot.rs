@@ -1,0 +1,89 @@
+//! The columnar copy beside the database: one Arrow IPC file per table.
+//!
+//! SQLite stays the source of truth. The copy records the store generation
+//! it was made from; when the database has moved on, the copy is rebuilt
+//! from SQLite on the next load. A copy that cannot be read is rebuilt too,
+//! so losing or corrupting it never loses data.
+
+use crate::{Store, StoreError};
+use clientela_core::RecordKind;
+use clientela_table::arrow::ipc::reader::FileReader;
+use clientela_table::arrow::ipc::writer::FileWriter;
+use clientela_table::{keyed_schema, Dataset};
+use std::fs::{self, File};
+use std::io::BufWriter;
+use std::path::{Path, PathBuf};
+
+const GENERATION_FILE: &str = "generation";
+
+impl Store {
+    /// The folder of the columnar copy: `<db>.snapshot/`.
+    pub fn snapshot_dir(&self) -> PathBuf {
+        let mut p = self.path.clone().into_os_string();
+        p.push(".snapshot");
+        PathBuf::from(p)
+    }
+
+    /// Every table, keyed: from the columnar copy when it is current,
+    /// otherwise from SQLite (and the copy is then rewritten).
+    pub fn load(&self) -> Result<Dataset, StoreError> {
+        let generation = self.generation()?;
+        let dir = self.snapshot_dir();
+        if let Ok(ds) = read_snapshot(&dir, generation) {
+            return Ok(ds);
+        }
+        let ds = self.load_from_sqlite()?;
+        // A copy that cannot be written only costs speed next time.
+        if let Err(e) = write_snapshot(&dir, generation, &ds) {
+            eprintln!("warning: {e}");
+        }
+        Ok(ds)
+    }
+}
+
+fn snap_err(path: &Path, e: impl std::fmt::Display) -> StoreError {
+    StoreError::Snapshot {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    }
+}
+
+fn read_snapshot(dir: &Path, generation: i64) -> Result<Dataset, StoreError> {
+    let gen_path = dir.join(GENERATION_FILE);
+    let recorded = fs::read_to_string(&gen_path).map_err(|e| snap_err(&gen_path, e))?;
+    if recorded.trim() != generation.to_string() {
+        return Err(snap_err(&gen_path, "out of date"));
+    }
+    let mut ds = Dataset::new();
+    for kind in RecordKind::ALL {
+        let path = dir.join(format!("{}.arrow", kind.table()));
+        let file = File::open(&path).map_err(|e| snap_err(&path, e))?;
+        let reader = FileReader::try_new(file, None).map_err(|e| snap_err(&path, e))?;
+        if reader.schema() != keyed_schema(kind) {
+            return Err(snap_err(&path, "schema differs"));
+        }
+        let batches = reader
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| snap_err(&path, e))?;
+        ds.tables.insert(kind, batches);
+    }
+    Ok(ds)
+}
+
+fn write_snapshot(dir: &Path, generation: i64, ds: &Dataset) -> Result<(), StoreError> {
+    fs::create_dir_all(dir).map_err(|e| snap_err(dir, e))?;
+    let gen_path = dir.join(GENERATION_FILE);
+    // Invalidate first: a crash while writing leaves a copy marked stale.
+    let _ = fs::remove_file(&gen_path);
+    for (kind, batches) in &ds.tables {
+        let path = dir.join(format!("{}.arrow", kind.table()));
+        let file = File::create(&path).map_err(|e| snap_err(&path, e))?;
+        let mut w = FileWriter::try_new(BufWriter::new(file), &keyed_schema(*kind))
+            .map_err(|e| snap_err(&path, e))?;
+        for b in batches {
+            w.write(b).map_err(|e| snap_err(&path, e))?;
+        }
+        w.finish().map_err(|e| snap_err(&path, e))?;
+    }
+    fs::write(&gen_path, generation.to_string()).map_err(|e| snap_err(&gen_path, e))
+}

@@ -1,0 +1,237 @@
+//! Integration tests of the store: idempotent import, minimal customers,
+//! the columnar copy, and atomic batches under a crash.
+
+use clientela_core::RecordKind;
+use clientela_store::Store;
+use clientela_table::arrow::array::{Array, Int64Array, RecordBatch, StringArray};
+use clientela_table::{derive_event_id, parse_row, KindBuilder, RowContext};
+
+/// Builds a canonical batch from rows of raw text in field order.
+fn batch(kind: RecordKind, rows: &[Vec<Option<&str>>]) -> RecordBatch {
+    let mut b = KindBuilder::new(kind);
+    for raw in rows {
+        let mut v = parse_row(kind, raw, &RowContext::default()).unwrap();
+        if v[0] == clientela_table::Value::Null && kind.is_event() {
+            v[0] = clientela_table::Value::Text(derive_event_id(kind, raw, 0));
+        }
+        b.push(&v);
+    }
+    b.finish()
+}
+
+fn order<'a>(
+    id: &'a str,
+    customer: &'a str,
+    day: &'a str,
+    amount: &'a str,
+) -> Vec<Option<&'a str>> {
+    vec![
+        Some(id),
+        Some(customer),
+        Some(day),
+        Some(amount),
+        Some("EUR"),
+        None,
+        None,
+        None,
+        None,
+        None,
+    ]
+}
+
+fn customer<'a>(id: &'a str, country: &'a str) -> Vec<Option<&'a str>> {
+    let mut r = vec![None; RecordKind::Customer.fields().len()];
+    r[0] = Some(id);
+    r[4] = Some(country);
+    r
+}
+
+fn count(store: &Store, kind: RecordKind) -> u64 {
+    store
+        .counts()
+        .unwrap()
+        .into_iter()
+        .find(|(k, _)| *k == kind)
+        .unwrap()
+        .1
+}
+
+#[test]
+fn reimporting_the_same_events_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("c.db")).unwrap();
+    let orders = batch(
+        RecordKind::Order,
+        &[
+            order("o1", "alice", "2024-01-01", "10"),
+            order("o2", "bob", "2024-01-02", "-2.50"),
+        ],
+    );
+    let first = store
+        .import_batch(RecordKind::Order, &orders, |_| {})
+        .unwrap();
+    assert_eq!(
+        (
+            first.rows,
+            first.stored,
+            first.duplicates,
+            first.minimal_customers
+        ),
+        (2, 2, 0, 2)
+    );
+    let generation = store.generation().unwrap();
+    let again = store
+        .import_batch(RecordKind::Order, &orders, |_| {})
+        .unwrap();
+    assert_eq!(
+        (again.stored, again.duplicates, again.minimal_customers),
+        (0, 2, 0)
+    );
+    assert_eq!(store.generation().unwrap(), generation, "nothing changed");
+    assert_eq!(count(&store, RecordKind::Order), 2);
+    assert_eq!(count(&store, RecordKind::Customer), 2);
+}
+
+#[test]
+fn a_later_description_completes_a_minimal_customer() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("c.db")).unwrap();
+    store
+        .import_batch(
+            RecordKind::Order,
+            &batch(RecordKind::Order, &[order("o1", "bob", "2024-01-01", "5")]),
+            |_| {},
+        )
+        .unwrap();
+    let out = store
+        .import_batch(
+            RecordKind::Customer,
+            &batch(
+                RecordKind::Customer,
+                &[customer("bob", "IT"), customer("carol", "DE")],
+            ),
+            |_| {},
+        )
+        .unwrap();
+    assert_eq!((out.stored, out.duplicates), (1, 1));
+    let ds = store.load().unwrap();
+    let c = &ds.tables[&RecordKind::Customer][0];
+    let ids = c
+        .column_by_name("customer_id")
+        .unwrap()
+        .as_any()
+        .downcast_ref::<StringArray>()
+        .unwrap();
+    let country = c
+        .column_by_name("country")
+        .unwrap()
+        .as_any()
+        .downcast_ref::<StringArray>()
+        .unwrap();
+    assert_eq!((ids.value(0), country.value(0)), ("bob", "IT"));
+    assert_eq!((ids.value(1), country.value(1)), ("carol", "DE"));
+    let o = &ds.tables[&RecordKind::Order][0];
+    let ck = o
+        .column_by_name("ck")
+        .unwrap()
+        .as_any()
+        .downcast_ref::<Int64Array>()
+        .unwrap();
+    assert_eq!(ck.value(0), 0, "bob's dense key");
+}
+
+#[test]
+fn the_columnar_copy_follows_the_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("c.db")).unwrap();
+    let b1 = batch(RecordKind::Order, &[order("o1", "a", "2024-01-01", "1")]);
+    store.import_batch(RecordKind::Order, &b1, |_| {}).unwrap();
+    assert_eq!(store.load().unwrap().rows(RecordKind::Order), 1);
+    assert!(store.snapshot_dir().join("orders.arrow").exists());
+    let b2 = batch(RecordKind::Order, &[order("o2", "a", "2024-01-02", "2")]);
+    store.import_batch(RecordKind::Order, &b2, |_| {}).unwrap();
+    let ds = store.load().unwrap();
+    assert_eq!(ds.rows(RecordKind::Order), 2, "stale copy rebuilt");
+    // A damaged copy is rebuilt from SQLite, never trusted.
+    std::fs::write(store.snapshot_dir().join("orders.arrow"), b"garbage").unwrap();
+    let ds2 = store.load().unwrap();
+    assert_eq!(ds2.rows(RecordKind::Order), 2);
+    assert_eq!(
+        ds.tables[&RecordKind::Order],
+        ds2.tables[&RecordKind::Order]
+    );
+}
+
+#[test]
+fn a_batch_of_the_wrong_kind_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("c.db")).unwrap();
+    let b = batch(RecordKind::Order, &[order("o1", "a", "2024-01-01", "1")]);
+    let e = store
+        .import_batch(RecordKind::Lead, &b, |_| {})
+        .unwrap_err();
+    assert!(e.to_string().contains("lead"), "{e}");
+}
+
+const CRASH_DB: &str = "CLIENTELA_TEST_CRASH_DB";
+
+/// Child half of the crash test: imports batch 1, then dies in the middle
+/// of batch 2 with `abort` (no unwinding, no destructors: like `kill -9`).
+#[test]
+fn crash_child() {
+    let Ok(path) = std::env::var(CRASH_DB) else {
+        return;
+    };
+    let mut store = Store::open(path.as_ref()).unwrap();
+    let rows = |from: usize| -> Vec<Vec<Option<&'static str>>> {
+        (from..from + 100)
+            .map(|i| {
+                let id: &'static str = Box::leak(format!("o{i}").into_boxed_str());
+                let who: &'static str = Box::leak(format!("c{i}").into_boxed_str());
+                order(id, who, "2024-03-01", "9.99")
+            })
+            .collect()
+    };
+    store
+        .import_batch(
+            RecordKind::Order,
+            &batch(RecordKind::Order, &rows(0)),
+            |_| {},
+        )
+        .unwrap();
+    store
+        .import_batch(
+            RecordKind::Order,
+            &batch(RecordKind::Order, &rows(100)),
+            |row| {
+                if row == 60 {
+                    std::process::abort();
+                }
+            },
+        )
+        .unwrap();
+    unreachable!("the child aborts during the second batch");
+}
+
+#[test]
+fn a_crash_during_import_leaves_the_store_as_before_the_batch() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("crash.db");
+    let status = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "crash_child", "--nocapture", "--test-threads=1"])
+        .env(CRASH_DB, &db)
+        .status()
+        .unwrap();
+    assert!(!status.success(), "the child must have died");
+    let store = Store::open(&db).unwrap();
+    assert_eq!(count(&store, RecordKind::Order), 100, "first batch only");
+    assert_eq!(
+        count(&store, RecordKind::Customer),
+        100,
+        "no customer of the lost batch"
+    );
+    let ds = store.load().unwrap();
+    let c = &ds.tables[&RecordKind::Customer][0];
+    assert_eq!(c.num_rows(), 100);
+    assert!(c.column_by_name("ck").unwrap().null_count() == 0);
+}
