@@ -48,6 +48,12 @@ pub fn parse_row(
                 field: fields[i].name,
                 message: e.to_string(),
             })?),
+            None if fields[i].required => {
+                return Err(FieldError {
+                    field: fields[i].name,
+                    message: "is required but missing or empty".into(),
+                })
+            }
             None => None,
         },
         None => None,
