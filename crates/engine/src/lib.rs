@@ -1,1 +1,74 @@
-//! placeholder
+//! clientela-engine: every metric of clientela as a DataFusion plan.
+//!
+//! The engine takes keyed canonical tables ([`clientela_table::Dataset`]),
+//! registers them in a DataFusion `SessionContext` (adding a local calendar
+//! `day` to every event, in the report time zone) and answers each metric
+//! of SPEC §2–3 with SQL over those tables. Plans take their parameters as
+//! literals and call only named functions registered here, so the same
+//! plans can run on a Ballista cluster.
+#![deny(missing_docs)]
+
+mod error;
+mod facts;
+mod metrics;
+mod params;
+mod profile;
+mod report;
+mod tables;
+mod udf;
+
+pub use error::EngineError;
+pub use params::{Params, ReportRequest};
+pub use profile::CustomerProfile;
+pub use report::{Report, Section};
+pub use tables::local_day;
+
+use clientela_core::Config;
+use clientela_table::Dataset;
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::prelude::SessionContext;
+
+/// An engine over one data set.
+pub struct Engine {
+    ctx: SessionContext,
+    config: Config,
+    info: tables::DataInfo,
+}
+
+impl Engine {
+    /// Registers the data set's tables under their canonical names
+    /// (`customers`, `orders`, …) with a `day` column in `config.timezone`.
+    /// Fails on mixed currencies without exchange rates.
+    pub fn new(dataset: Dataset, config: Config) -> Result<Engine, EngineError> {
+        config.validate()?;
+        let ctx = SessionContext::new();
+        udf::register(&ctx);
+        let info = tables::register(&ctx, dataset, &config)?;
+        Ok(Engine { ctx, config, info })
+    }
+
+    /// The DataFusion context, for ad-hoc SQL over the canonical tables.
+    pub fn context(&self) -> &SessionContext {
+        &self.ctx
+    }
+
+    /// The configuration in use.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The reporting currency (ISO 4217), if the data has money.
+    pub fn currency(&self) -> Option<&str> {
+        self.info.currency.as_deref()
+    }
+
+    /// Last local day (days since 1970-01-01) with any event: the default as-of date.
+    pub fn last_day(&self) -> Option<i32> {
+        self.info.last_day
+    }
+
+    /// Runs a SQL query and collects its result.
+    pub async fn sql(&self, query: &str) -> Result<Vec<RecordBatch>, EngineError> {
+        Ok(self.ctx.sql(query).await?.collect().await?)
+    }
+}

@@ -1,0 +1,221 @@
+//! Per-customer facts at an as-of day and the lifecycle stage (SPEC §2).
+//!
+//! One plan aggregates every event table per customer; its result is
+//! materialised as a table (`customer_stage` by default) that every other
+//! customer-level metric reads, so the events are scanned once per report.
+
+use crate::{EngineError, Params};
+use datafusion::datasource::MemTable;
+use datafusion::prelude::SessionContext;
+use std::sync::Arc;
+
+/// Statuses of an active subscription (SPEC §1), as a SQL list.
+const ACTIVE_STATUSES: &str = "('active', 'past_due')";
+/// Statuses of a subscription that has ended.
+const ENDED_STATUSES: &str = "('cancelled', 'ended')";
+
+/// The per-customer facts plan (without the stage).
+pub(crate) fn facts_sql(p: &Params) -> String {
+    let c = &p.config;
+    let d = p.d;
+    let aw = c.activity_window_days as i32;
+    let lw = c.loyalty_window_days as i32;
+    let win = d - aw; // a day is in the activity window when > win
+    let year = d - 365;
+    let mut last_days: Vec<&str> = Vec::new();
+    let mut counts_365: Vec<&str> = Vec::new();
+    if c.qualifies("order") {
+        last_days.push("o.last_order_day");
+        counts_365.push("COALESCE(o.orders_365, 0)");
+    }
+    if c.qualifies("support") {
+        last_days.push("su.last_day");
+        counts_365.push("COALESCE(su.n_365, 0)");
+    }
+    if c.qualifies("contact") {
+        last_days.push("co.last_any_day");
+        counts_365.push("COALESCE(co.any_365, 0)");
+    } else if c.qualifies("contact_inbound") {
+        last_days.push("co.last_in_day");
+        counts_365.push("COALESCE(co.in_365, 0)");
+    }
+    if c.qualifies("usage") {
+        last_days.push("us.last_day");
+        counts_365.push("COALESCE(us.n_365, 0)");
+    }
+    if c.qualifies("survey") {
+        last_days.push("sv.last_day");
+        counts_365.push("COALESCE(sv.n_365, 0)");
+    }
+    if c.qualifies("loyalty") {
+        last_days.push("lo.last_day");
+        counts_365.push("COALESCE(lo.n_365, 0)");
+    }
+    let sub_day = if c.qualifies("subscription") {
+        // An active subscription is an ongoing interaction: it counts on the as-of day.
+        counts_365.push("COALESCE(sb.changes_365, 0)");
+        format!("CASE WHEN sb.active_product = 1 OR sb.active_service = 1 THEN {d} ELSE sb.last_change_day END")
+    } else {
+        "CAST(NULL AS INT)".into()
+    };
+    let last_interaction = format!(
+        "greatest({}, {sub_day}, CAST(NULL AS INT))",
+        last_days.join(", ")
+    );
+    let interactions = if counts_365.is_empty() {
+        "0".to_string()
+    } else {
+        counts_365.join(" + ")
+    };
+    format!(
+        "WITH
+o AS (SELECT ck,
+    SUM(amount_minor) AS net_minor,
+    SUM(CASE WHEN amount_minor > 0 THEN 1 ELSE 0 END) AS orders,
+    MIN(CASE WHEN amount_minor > 0 THEN day END) AS first_order_day,
+    MAX(CASE WHEN amount_minor > 0 THEN day END) AS last_order_day,
+    SUM(CASE WHEN amount_minor > 0 AND day > {loy} THEN 1 ELSE 0 END) AS orders_loyalty,
+    SUM(CASE WHEN amount_minor > 0 AND day > {win} THEN 1 ELSE 0 END) AS orders_window,
+    SUM(CASE WHEN amount_minor > 0 AND day > {year} THEN 1 ELSE 0 END) AS orders_365,
+    SUM(CASE WHEN day > {year} THEN amount_minor ELSE 0 END) AS revenue_365_minor
+  FROM orders WHERE day <= {d} GROUP BY ck),
+su AS (SELECT ck, MAX(day) AS last_day,
+    SUM(CASE WHEN day > {win} THEN 1 ELSE 0 END) AS n_window,
+    SUM(CASE WHEN day > {year} THEN 1 ELSE 0 END) AS n_365,
+    SUM(CASE WHEN kind = 'complaint' THEN 1 ELSE 0 END) AS complaints
+  FROM support WHERE day <= {d} GROUP BY ck),
+co AS (SELECT ck, MAX(day) AS last_any_day,
+    MAX(CASE WHEN direction = 'inbound' THEN day END) AS last_in_day,
+    SUM(CASE WHEN direction = 'inbound' AND day > {win} THEN 1 ELSE 0 END) AS in_window,
+    SUM(CASE WHEN direction = 'inbound' AND day > {year} THEN 1 ELSE 0 END) AS in_365,
+    SUM(CASE WHEN day > {year} THEN 1 ELSE 0 END) AS any_365
+  FROM contacts WHERE day <= {d} GROUP BY ck),
+us AS (SELECT ck, MAX(day) AS last_day, SUM(CASE WHEN day > {year} THEN 1 ELSE 0 END) AS n_365
+  FROM usage WHERE day <= {d} GROUP BY ck),
+sv AS (SELECT ck, MAX(day) AS last_day, SUM(CASE WHEN day > {year} THEN 1 ELSE 0 END) AS n_365
+  FROM surveys WHERE day <= {d} GROUP BY ck),
+np AS (SELECT ck, last_value(score ORDER BY time) AS latest_nps, MAX(score) AS best_nps
+  FROM surveys WHERE day <= {d} AND survey = 'nps' GROUP BY ck),
+lo AS (SELECT ck, MAX(day) AS last_day, SUM(CASE WHEN day > {year} THEN 1 ELSE 0 END) AS n_365,
+    SUM(points) AS points
+  FROM loyalty WHERE day <= {d} GROUP BY ck),
+sub1 AS (SELECT ck, subscription_id,
+    last_value(status ORDER BY time) AS status,
+    last_value(kind ORDER BY time) AS kind,
+    MAX(day) AS last_change_day,
+    SUM(CASE WHEN day > {year} THEN 1 ELSE 0 END) AS changes_365,
+    MIN(CASE WHEN status IN {ACTIVE_STATUSES} AND amount_minor > 0 THEN day END) AS first_paid_day
+  FROM subscriptions WHERE day <= {d} GROUP BY ck, subscription_id),
+sb AS (SELECT ck, COUNT(*) AS subscriptions,
+    MAX(CASE WHEN status IN {ACTIVE_STATUSES} AND kind = 'product' THEN 1 ELSE 0 END) AS active_product,
+    MAX(CASE WHEN status IN {ACTIVE_STATUSES} AND kind = 'service' THEN 1 ELSE 0 END) AS active_service,
+    MIN(CASE WHEN status IN {ENDED_STATUSES} THEN 1 ELSE 0 END) AS all_ended,
+    MAX(last_change_day) AS last_change_day,
+    SUM(changes_365) AS changes_365,
+    MIN(first_paid_day) AS first_paid_day
+  FROM sub1 GROUP BY ck),
+rf AS (SELECT ck, COUNT(*) AS referrals FROM referrals WHERE day <= {d} GROUP BY ck),
+ld AS (SELECT ck, MIN(day) AS first_lead_day FROM leads WHERE day <= {d} GROUP BY ck),
+base AS (SELECT c.ck, c.customer_id, c.country, c.city, c.gender, c.source, c.channel, c.consent,
+    c.birth_year, c.tags, c.signup_day,
+    COALESCE(o.net_minor, 0) AS net_minor,
+    COALESCE(o.orders, 0) AS orders,
+    COALESCE(o.orders_loyalty, 0) AS orders_loyalty,
+    COALESCE(o.orders_window, 0) AS orders_window,
+    COALESCE(o.revenue_365_minor, 0) AS revenue_365_minor,
+    o.first_order_day, o.last_order_day,
+    least(CASE WHEN o.net_minor > 0 THEN o.first_order_day END, sb.first_paid_day) AS first_pay_day,
+    (COALESCE(o.net_minor, 0) > 0 OR sb.first_paid_day IS NOT NULL) AS paying,
+    COALESCE(sb.subscriptions, 0) AS subscriptions,
+    COALESCE(sb.active_product, 0) = 1 AS product_subscriber,
+    COALESCE(sb.active_service, 0) = 1 AS service_subscriber,
+    COALESCE(sb.all_ended, 0) = 1 AS subscriptions_ended,
+    COALESCE(su.n_window, 0) > 0 AS support_active,
+    COALESCE(co.in_window, 0) > 0 AS contact_active,
+    COALESCE(su.complaints, 0) AS complaints,
+    np.latest_nps, np.best_nps,
+    COALESCE(rf.referrals, 0) AS referrals,
+    COALESCE(lo.points, 0) AS loyalty_points,
+    ld.first_lead_day,
+    {last_interaction} AS last_interaction_day,
+    {interactions} AS interactions_365,
+    (c.signup_day <= {d} OR o.ck IS NOT NULL OR su.ck IS NOT NULL OR co.ck IS NOT NULL OR us.ck IS NOT NULL
+      OR sv.ck IS NOT NULL OR lo.ck IS NOT NULL OR sb.ck IS NOT NULL OR rf.ck IS NOT NULL OR ld.ck IS NOT NULL) AS known
+  FROM customers c
+  LEFT JOIN o ON o.ck = c.ck LEFT JOIN su ON su.ck = c.ck LEFT JOIN co ON co.ck = c.ck
+  LEFT JOIN us ON us.ck = c.ck LEFT JOIN sv ON sv.ck = c.ck LEFT JOIN np ON np.ck = c.ck
+  LEFT JOIN lo ON lo.ck = c.ck LEFT JOIN sb ON sb.ck = c.ck LEFT JOIN rf ON rf.ck = c.ck
+  LEFT JOIN ld ON ld.ck = c.ck)
+SELECT *,
+  {d} - last_interaction_day AS silence_days,
+  COALESCE({d} - last_interaction_day < {aw}, false) AS active,
+  CAST(ROUND(net_minor * {margin}) AS BIGINT) AS capital_minor,
+  {d} - first_pay_day AS tenure_days,
+  orders_window > 0 AS recent_buyer,
+  (orders_loyalty >= {min_orders} AND COALESCE({d} - first_order_day >= {min_tenure}, false)) AS loyal_buyer
+FROM base WHERE known",
+        loy = d - lw,
+        margin = c.gross_margin,
+        min_orders = c.loyal_min_orders,
+        min_tenure = c.loyal_min_tenure_days,
+    )
+}
+
+/// The stage plan over the materialised facts (`facts_table`).
+fn stage_sql(p: &Params, facts_table: &str) -> String {
+    let c = &p.config;
+    let d = p.d;
+    format!(
+        "WITH cand AS (SELECT ck FROM {facts_table}
+    WHERE paying AND silence_days > {min_risk} AND silence_days < {churn}),
+g AS (SELECT ck, CAST(day - lag(day) OVER (PARTITION BY ck ORDER BY time) AS DOUBLE) AS gap
+  FROM orders WHERE amount_minor > 0 AND day <= {d} AND ck IN (SELECT ck FROM cand)),
+m AS (SELECT ck, median(gap) AS median_gap_days FROM g WHERE gap IS NOT NULL GROUP BY ck
+  HAVING COUNT(*) >= 1)
+SELECT f.*, m.median_gap_days,
+  greatest(CAST({min_risk} AS DOUBLE), {mult} * COALESCE(m.median_gap_days, 0)) AS at_risk_after_days,
+  CAST(NULL AS DOUBLE) AS p_alive,
+  CASE
+    WHEN NOT f.paying THEN 'prospect'
+    WHEN (f.subscriptions > 0 AND f.subscriptions_ended) OR f.silence_days IS NULL OR f.silence_days >= {churn} THEN 'churned'
+    WHEN f.silence_days > greatest(CAST({min_risk} AS DOUBLE), {mult} * COALESCE(m.median_gap_days, 0)) THEN 'at_risk'
+    WHEN f.active AND (f.latest_nps >= 9 OR f.referrals > 0) THEN 'promoter'
+    WHEN f.loyal_buyer THEN 'loyal'
+    WHEN f.first_pay_day > {win} THEN 'new'
+    WHEN f.active THEN 'active'
+    ELSE 'dormant'
+  END AS stage
+FROM {facts_table} f LEFT JOIN m ON m.ck = f.ck",
+        min_risk = c.at_risk_min_days,
+        churn = c.churn_window_days,
+        mult = c.at_risk_gap_multiple,
+        win = d - c.activity_window_days as i32,
+    )
+}
+
+/// Computes facts and stages at `p.d` and registers them as `table`.
+pub(crate) async fn materialize_stages(
+    ctx: &SessionContext,
+    p: &Params,
+    table: &str,
+) -> Result<(), EngineError> {
+    let facts_table = format!("{table}_facts");
+    materialize(ctx, &facts_sql(p), &facts_table).await?;
+    materialize(ctx, &stage_sql(p, &facts_table), table).await?;
+    ctx.deregister_table(&facts_table)?;
+    Ok(())
+}
+
+/// Runs a query and registers its result as an in-memory table.
+pub(crate) async fn materialize(
+    ctx: &SessionContext,
+    sql: &str,
+    table: &str,
+) -> Result<(), EngineError> {
+    let plan = ctx.sql(sql).await?.create_physical_plan().await?;
+    let schema = plan.schema();
+    let batches = datafusion::physical_plan::collect_partitioned(plan, ctx.task_ctx()).await?;
+    ctx.deregister_table(table)?;
+    ctx.register_table(table, Arc::new(MemTable::try_new(schema, batches)?))?;
+    Ok(())
+}

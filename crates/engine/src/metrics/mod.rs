@@ -1,0 +1,11 @@
+//! The metrics of SPEC §2–3, one file each. Every function returns report
+//! sections computed by plans over the canonical tables and the
+//! materialised `customer_stage` table.
+
+pub(crate) mod active;
+pub(crate) mod capital;
+pub(crate) mod churn;
+pub(crate) mod nps;
+pub(crate) mod paying;
+pub(crate) mod period_lifecycle;
+pub(crate) mod stages;

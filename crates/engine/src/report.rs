@@ -1,0 +1,145 @@
+//! A report: named tables of results, with money as exact decimals.
+
+use crate::facts::materialize_stages;
+use crate::{metrics, Engine, EngineError, Params, ReportRequest};
+use datafusion::arrow::array::{ArrayRef, Decimal128Array, Int64Array};
+use datafusion::arrow::datatypes::{DataType, Field, Schema};
+use datafusion::arrow::record_batch::RecordBatch;
+use std::sync::Arc;
+
+/// One table of a report.
+#[derive(Debug, Clone)]
+pub struct Section {
+    /// Stable snake_case name (file name of CSV exports, key of JSON).
+    pub name: String,
+    /// Title shown above the table.
+    pub title: String,
+    /// The rows.
+    pub batch: RecordBatch,
+}
+
+/// A whole report.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// The as-of date.
+    pub as_of: chrono::NaiveDate,
+    /// The reporting currency.
+    pub currency: Option<String>,
+    /// The tables, in reading order.
+    pub sections: Vec<Section>,
+}
+
+impl Report {
+    /// The section with this name.
+    pub fn section(&self, name: &str) -> Option<&Section> {
+        self.sections.iter().find(|s| s.name == name)
+    }
+}
+
+impl Engine {
+    /// Resolves a request into parameters (as-of day, periods, split).
+    pub fn params(&self, req: &ReportRequest) -> Result<Params, EngineError> {
+        Params::resolve(req, self.last_day(), self.config())
+    }
+
+    /// Computes the per-customer table with stage, capital and activity at
+    /// the request's as-of date and registers it as `customer_stage`.
+    pub async fn stages(&self, p: &Params) -> Result<(), EngineError> {
+        materialize_stages(self.context(), p, "customer_stage").await
+    }
+
+    /// The overview report (SPEC §2–3): paying, active (with kinds), active
+    /// vs inactive, stages and funnel, period lifecycle, churn and
+    /// retention, NPS and CSAT, customer capital.
+    pub async fn overview(&self, req: &ReportRequest) -> Result<Report, EngineError> {
+        let p = self.params(req)?;
+        self.stages(&p).await?;
+        let ctx = self.context();
+        let mut sections = Vec::new();
+        sections.extend(metrics::paying::sections(ctx, &p).await?);
+        sections.extend(metrics::active::sections(ctx, &p).await?);
+        sections.extend(metrics::stages::sections(ctx, &p).await?);
+        sections.extend(metrics::period_lifecycle::sections(ctx, &p).await?);
+        sections.extend(metrics::churn::sections(ctx, &p).await?);
+        sections.extend(metrics::nps::sections(ctx, &p).await?);
+        sections.extend(metrics::capital::sections(ctx, &p).await?);
+        Ok(self.finish(p.as_of(), sections))
+    }
+
+    /// Turns money columns (`*_minor`) into exact decimals of the reporting currency.
+    pub(crate) fn finish(&self, as_of: chrono::NaiveDate, sections: Vec<Section>) -> Report {
+        let exponent = self
+            .currency()
+            .and_then(|c| clientela_core::Currency::parse(c).ok())
+            .map_or(2, |c| c.exponent());
+        let sections = sections
+            .into_iter()
+            .map(|s| Section {
+                batch: money_to_decimal(&s.batch, exponent),
+                ..s
+            })
+            .collect();
+        Report {
+            as_of,
+            currency: self.currency().map(String::from),
+            sections,
+        }
+    }
+}
+
+/// Replaces every Int64 column named `<x>_minor` with a Decimal128 column `<x>`.
+pub fn money_to_decimal(batch: &RecordBatch, exponent: u32) -> RecordBatch {
+    let mut fields = Vec::new();
+    let mut columns: Vec<ArrayRef> = Vec::new();
+    for (f, c) in batch.schema().fields().iter().zip(batch.columns()) {
+        match (
+            f.name().strip_suffix("_minor"),
+            c.as_any().downcast_ref::<Int64Array>(),
+        ) {
+            (Some(name), Some(ints)) => {
+                let dec: Decimal128Array = ints.iter().map(|v| v.map(|v| v as i128)).collect();
+                let dec = dec
+                    .with_precision_and_scale(38, exponent as i8)
+                    .expect("valid decimal");
+                fields.push(Field::new(
+                    name,
+                    DataType::Decimal128(38, exponent as i8),
+                    true,
+                ));
+                columns.push(Arc::new(dec));
+            }
+            _ => {
+                fields.push(f.as_ref().clone());
+                columns.push(c.clone());
+            }
+        }
+    }
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).expect("same rows")
+}
+
+/// Runs a query into one batch (empty result → an empty batch of its schema).
+pub(crate) async fn query(
+    ctx: &datafusion::prelude::SessionContext,
+    sql: &str,
+) -> Result<RecordBatch, EngineError> {
+    let plan = ctx.sql(sql).await?.create_physical_plan().await?;
+    let schema = plan.schema();
+    let batches = datafusion::physical_plan::collect(plan, ctx.task_ctx()).await?;
+    Ok(datafusion::arrow::compute::concat_batches(
+        &schema, &batches,
+    )?)
+}
+
+/// A section from a query.
+pub(crate) async fn section(
+    ctx: &datafusion::prelude::SessionContext,
+    name: &str,
+    title: &str,
+    sql: &str,
+) -> Result<Section, EngineError> {
+    Ok(Section {
+        name: name.into(),
+        title: title.into(),
+        batch: query(ctx, sql).await?,
+    })
+}

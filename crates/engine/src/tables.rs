@@ -1,0 +1,169 @@
+//! Registration of the keyed tables, with a local calendar day per event.
+
+use crate::EngineError;
+use chrono::{DateTime, Offset, TimeZone};
+use chrono_tz::Tz;
+use clientela_core::{Config, RecordKind};
+use clientela_table::Dataset;
+use datafusion::arrow::array::{
+    Array, ArrayRef, Int32Array, StringArray, TimestampMicrosecondArray,
+};
+use datafusion::arrow::datatypes::{DataType, Field, Schema};
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::datasource::MemTable;
+use datafusion::prelude::SessionContext;
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+/// What registration learned about the data.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct DataInfo {
+    /// The one currency of the money columns.
+    pub currency: Option<String>,
+    /// Last local day with an event.
+    pub last_day: Option<i32>,
+}
+
+/// Days since 1970-01-01 of the local calendar date of an instant (µs UTC).
+pub fn local_day(micros: i64, tz: Tz) -> i32 {
+    const DAY: i64 = 86_400_000_000;
+    let offset_secs = if tz == Tz::UTC {
+        0
+    } else {
+        match DateTime::from_timestamp_micros(micros) {
+            Some(dt) => tz
+                .offset_from_utc_datetime(&dt.naive_utc())
+                .fix()
+                .local_minus_utc() as i64,
+            None => 0,
+        }
+    };
+    (micros + offset_secs * 1_000_000).div_euclid(DAY) as i32
+}
+
+/// Adds `day` (Int32, local calendar day) after the `time` column.
+fn with_day(batch: &RecordBatch, tz: Tz, name: &str, last: &mut Option<i32>) -> RecordBatch {
+    let time = batch
+        .column_by_name("time")
+        .and_then(|c| c.as_any().downcast_ref::<TimestampMicrosecondArray>())
+        .expect("canonical time column");
+    let day: Int32Array = time.iter().map(|t| t.map(|t| local_day(t, tz))).collect();
+    if let Some(m) = day.iter().flatten().max() {
+        *last = Some(last.map_or(m, |l: i32| l.max(m)));
+    }
+    let mut fields: Vec<Field> = batch
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.as_ref().clone())
+        .collect();
+    let mut columns: Vec<ArrayRef> = batch.columns().to_vec();
+    fields.push(Field::new(name, DataType::Int32, true));
+    columns.push(Arc::new(day));
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).expect("day column")
+}
+
+/// Registers every table; checks currencies.
+pub(crate) fn register(
+    ctx: &SessionContext,
+    dataset: Dataset,
+    config: &Config,
+) -> Result<DataInfo, EngineError> {
+    let tz = clientela_core::time::parse_tz(&config.timezone)?;
+    let partitions = ctx.state().config().target_partitions().max(1);
+    let mut info = DataInfo::default();
+    let mut currencies = BTreeSet::new();
+    for kind in RecordKind::ALL {
+        let batches = dataset.tables.get(&kind).cloned().unwrap_or_default();
+        let mut last = None;
+        let day_name = if kind == RecordKind::Customer {
+            "signup_day"
+        } else {
+            "day"
+        };
+        let batches: Vec<RecordBatch> = batches
+            .iter()
+            .map(|b| with_day(b, tz, day_name, &mut last))
+            .collect();
+        if kind != RecordKind::Customer {
+            info.last_day = match (info.last_day, last) {
+                (Some(a), Some(b)) => Some(a.max(b)),
+                (a, b) => a.or(b),
+            };
+        }
+        for b in &batches {
+            if let Some(c) = b
+                .column_by_name("currency")
+                .and_then(|c| c.as_any().downcast_ref::<StringArray>())
+            {
+                collect_distinct(c, &mut currencies);
+            }
+        }
+        let schema = match batches.first() {
+            Some(b) => b.schema(),
+            None => {
+                let empty = clientela_table::arrow::array::RecordBatch::new_empty(
+                    clientela_table::keyed_schema(kind),
+                );
+                with_day(&empty, tz, day_name, &mut None).schema()
+            }
+        };
+        let mut parts: Vec<Vec<RecordBatch>> = vec![Vec::new(); partitions];
+        for (i, b) in batches.into_iter().enumerate() {
+            parts[i % partitions].push(b);
+        }
+        let table = MemTable::try_new(schema, parts)?;
+        ctx.register_table(kind.table(), Arc::new(table))?;
+    }
+    info.currency = match (&config.currency, currencies.len()) {
+        (_, 0) => config.currency.clone(),
+        (None, 1) => currencies.into_iter().next(),
+        (Some(c), 1) if currencies.contains(&c.to_ascii_uppercase()) => {
+            Some(c.to_ascii_uppercase())
+        }
+        _ => {
+            return Err(EngineError::MixedCurrencies(
+                currencies.into_iter().collect::<Vec<_>>().join(", "),
+            ))
+        }
+    };
+    Ok(info)
+}
+
+fn collect_distinct(a: &StringArray, out: &mut BTreeSet<String>) {
+    let mut last: Option<&str> = None;
+    for i in 0..a.len() {
+        if a.is_null(i) {
+            continue;
+        }
+        let v = a.value(i);
+        // Currencies come in long runs: skip the set lookup for repeats.
+        if last != Some(v) {
+            if !out.contains(v) {
+                out.insert(v.to_string());
+            }
+            last = Some(v);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn local_days_follow_the_zone() {
+        let t = DateTime::parse_from_rfc3339("2024-01-31T23:30:00Z")
+            .unwrap()
+            .timestamp_micros();
+        let utc = local_day(t, Tz::UTC);
+        assert_eq!(
+            local_day(t, "Europe/Rome".parse().unwrap()),
+            utc + 1,
+            "already Feb 1st in Rome"
+        );
+        assert_eq!(local_day(t, "America/New_York".parse().unwrap()), utc);
+        assert_eq!(local_day(0, Tz::UTC), 0);
+        assert_eq!(local_day(-1, Tz::UTC), -1);
+    }
+}
