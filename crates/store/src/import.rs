@@ -176,7 +176,11 @@ fn write_rows(
         }
         return Ok(out);
     }
-    let mut all = vec!["ckey"];
+    let mut all = if kind.has_customer() {
+        vec!["ckey"]
+    } else {
+        Vec::new()
+    };
     all.extend(&names);
     let sql = format!(
         "INSERT OR IGNORE INTO {} ({}) VALUES ({})",
@@ -208,7 +212,8 @@ fn write_rows(
             }
             None => ValueRef::Null,
         };
-        let params = std::iter::once(ckey).chain(cols.iter().map(|c| c.get(row)));
+        let key = kind.has_customer().then_some(ckey);
+        let params = key.into_iter().chain(cols.iter().map(|c| c.get(row)));
         let changed = stmt.execute(rusqlite::params_from_iter(
             params.map(ToSqlOutput::Borrowed),
         ))?;

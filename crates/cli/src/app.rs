@@ -1,0 +1,89 @@
+//! Checked settings and the dispatch of commands.
+
+use crate::args::{Cli, Command, CustomerArgs, CustomersArgs, ReportArgs};
+use crate::{demo, import, output, source};
+use anyhow::{bail, Context, Result};
+use clientela_core::Config;
+use clientela_engine::{Engine, ReportRequest};
+use std::path::Path;
+use std::process::ExitCode;
+
+/// Runs one command.
+pub fn run(cli: Cli) -> Result<ExitCode> {
+    let config = load_config(cli.config.as_deref(), cli.tz.as_deref())?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    match cli.command {
+        Command::Demo(a) => rt.block_on(demo::run(a, config)),
+        Command::Import(a) => import::run(&cli.db, a, &config),
+        Command::Report(a) => rt.block_on(report(&cli.db, a, config)),
+        Command::Customers(a) => rt.block_on(customers(&cli.db, a, config)),
+        Command::Customer(a) => rt.block_on(customer(&cli.db, a, config)),
+    }
+}
+
+/// Configuration: defaults < `clientela.toml` (or --config) < flags.
+fn load_config(path: Option<&Path>, tz: Option<&str>) -> Result<Config> {
+    let mut config = match path {
+        Some(p) => read_config(p)?,
+        None if Path::new("clientela.toml").exists() => read_config(Path::new("clientela.toml"))?,
+        None => Config::default(),
+    };
+    if let Some(tz) = tz {
+        config.timezone = tz.to_string();
+    }
+    config.validate()?;
+    Ok(config)
+}
+
+fn read_config(p: &Path) -> Result<Config> {
+    let text =
+        std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?;
+    Config::from_toml(&text).with_context(|| format!("in {}", p.display()))
+}
+
+async fn report(db: &Path, a: ReportArgs, config: Config) -> Result<ExitCode> {
+    let engine = source::engine(db, &a.query, config)?;
+    let req = ReportRequest {
+        as_of: a.query.as_of,
+        granularity: a.period.parse()?,
+        by: a.by,
+        periods: a.periods,
+    };
+    let report = engine.overview(&req).await?;
+    output::write_report(&report, &a.out)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn customers(db: &Path, a: CustomersArgs, config: Config) -> Result<ExitCode> {
+    let engine = source::engine(db, &a.query, config)?;
+    let p = engine.params(&ReportRequest {
+        as_of: a.query.as_of,
+        ..Default::default()
+    })?;
+    let stage = a.stage.as_deref().map(str::parse).transpose()?;
+    let limit = (a.limit > 0).then_some(a.limit);
+    let report = engine.customers(&p, stage, &a.sort, limit).await?;
+    output::write_report(&report, &a.out)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn customer(db: &Path, a: CustomerArgs, config: Config) -> Result<ExitCode> {
+    let engine = source::engine(db, &a.query, config)?;
+    let p = engine.params(&ReportRequest {
+        as_of: a.query.as_of,
+        ..Default::default()
+    })?;
+    let profile = engine.customer(&p, &a.id).await?;
+    if profile.summary.num_rows() == 0 {
+        bail!("customer {:?} is not known on {}", a.id, p.as_of());
+    }
+    output::write_profile(&profile, p.as_of(), &a.out)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Opens an engine on the store or on input files.
+pub fn open_engine(dataset: clientela_table::Dataset, config: Config) -> Result<Engine> {
+    Ok(Engine::new(dataset, config)?)
+}

@@ -1,0 +1,227 @@
+//! Command-line flags: what the user types, before it is checked.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// Customer lifecycle analytics: who pays, who is active, where every
+/// customer stands, and how the customer base grows.
+#[derive(Debug, Parser)]
+#[command(name = "clientela", version, about, long_about = None)]
+pub struct Cli {
+    /// The store (SQLite file). Example: --db shop.db
+    #[arg(
+        long,
+        global = true,
+        env = "CLIENTELA_DB",
+        default_value = "clientela.db"
+    )]
+    pub db: PathBuf,
+    /// Configuration file with thresholds and windows (default: ./clientela.toml if present).
+    /// Example: --config settings/clientela.toml
+    #[arg(long, global = true)]
+    pub config: Option<PathBuf>,
+    /// Time zone of reports and of times without an offset (IANA name).
+    /// Example: --tz Europe/Rome
+    #[arg(long, global = true)]
+    pub tz: Option<String>,
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Generate a realistic demo business, store it and print the overview.
+    /// Example: clientela demo --customers 20000
+    Demo(DemoArgs),
+    /// Import CSV, JSON Lines or Parquet files into the store.
+    /// Example: clientela import orders.csv customers.csv
+    Import(ImportArgs),
+    /// The overview report: paying, active, stages, churn, NPS, capital.
+    /// Example: clientela report --period month --by country
+    Report(ReportArgs),
+    /// List customers with their stage and value.
+    /// Example: clientela customers --stage at_risk --sort capital --limit 20
+    Customers(CustomersArgs),
+    /// The profile of one customer.
+    /// Example: clientela customer C0000042
+    Customer(CustomerArgs),
+}
+
+/// Options of `demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Number of customers to generate (the demo has ~10 orders per customer).
+    #[arg(long, default_value_t = 5000)]
+    pub customers: usize,
+    /// Random seed: the same seed gives the same business.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Store to write (the demo keeps apart from your own clientela.db).
+    /// Example: --demo-db /tmp/demo.db
+    #[arg(long, default_value = "clientela-demo.db")]
+    pub demo_db: PathBuf,
+    /// Also write the generated records as CSV files into this folder
+    /// (one file per record kind), e.g. to try `import` or `report --input`.
+    #[arg(long)]
+    pub write_csv: Option<PathBuf>,
+    /// Only write the CSV files; do not store or report.
+    #[arg(long, requires = "write_csv")]
+    pub no_store: bool,
+    /// Output options of the report.
+    #[command(flatten)]
+    pub out: OutputArgs,
+}
+
+/// How input files are read.
+#[derive(Debug, Args, Clone, Default)]
+pub struct InputArgs {
+    /// Record kind of the files (default: guessed from each file name:
+    /// orders.csv → order). One of customer, lead, order, subscription,
+    /// support, contact, usage, survey, referral, loyalty, spend.
+    #[arg(long)]
+    pub kind: Option<String>,
+    /// Column mapping canonical=source, comma separated.
+    /// Example: --map customer_id=CustomerID,time=InvoiceDate,amount=Total
+    #[arg(long = "map", value_name = "FIELD=COLUMN")]
+    pub map: Vec<String>,
+    /// A constant for a field missing from the file. Example: --set currency=USD
+    #[arg(long = "set", value_name = "FIELD=VALUE")]
+    pub set: Vec<String>,
+    /// Field delimiter of CSV files: one character, `tab`, or `whitespace`
+    /// (runs of spaces, as in CDNOW_master.txt). Example: --delimiter ';'
+    #[arg(long)]
+    pub delimiter: Option<String>,
+    /// The files have no header line; name the columns with --columns.
+    #[arg(long)]
+    pub no_header: bool,
+    /// Column names, comma separated (for files without header).
+    /// Example: --columns customer_id,time,quantity,amount
+    #[arg(long)]
+    pub columns: Option<String>,
+    /// Date/time format of the time column (chrono strftime), tried before
+    /// RFC 3339 and YYYY-MM-DD. Example: --date-format %Y%m%d
+    #[arg(long = "date-format")]
+    pub date_format: Vec<String>,
+    /// What to do with a bad row: `stop` (default: nothing is written) or
+    /// `skip` (keep good rows, write rejected ones to --rejects).
+    #[arg(long = "on-error", value_enum, default_value_t = OnErrorArg::Stop)]
+    pub on_error: OnErrorArg,
+    /// Where rejected rows go with --on-error skip.
+    #[arg(long, default_value = "rejects.csv")]
+    pub rejects: PathBuf,
+}
+
+/// `--on-error` values.
+#[derive(Debug, Clone, Copy, ValueEnum, Default, PartialEq, Eq)]
+pub enum OnErrorArg {
+    /// Stop at the first bad row; write nothing.
+    #[default]
+    Stop,
+    /// Skip bad rows and list them in the rejects file.
+    Skip,
+}
+
+/// Options of `import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// Files to import (.csv .tsv .txt .jsonl .ndjson .parquet).
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// How to read them.
+    #[command(flatten)]
+    pub input: InputArgs,
+}
+
+/// Where the data comes from and at which date.
+#[derive(Debug, Args, Clone)]
+pub struct QueryArgs {
+    /// Report on these files instead of the store (nothing is stored).
+    /// Example: --input orders.csv --input customers.csv
+    #[arg(long = "input", value_name = "FILE")]
+    pub inputs: Vec<PathBuf>,
+    /// How to read --input files.
+    #[command(flatten)]
+    pub read: InputArgs,
+    /// The as-of date (default: the last day with data). Example: --as-of 2024-06-30
+    #[arg(long = "as-of")]
+    pub as_of: Option<chrono::NaiveDate>,
+}
+
+/// Output format and destination.
+#[derive(Debug, Args, Clone)]
+pub struct OutputArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = FormatArg::Table)]
+    pub format: FormatArg,
+    /// Write to this file (json) or folder (csv: one file per table) instead of the terminal.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+/// `--format` values.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum FormatArg {
+    /// Readable tables.
+    Table,
+    /// One JSON document.
+    Json,
+    /// CSV, one table after the other (or one file per table with --out DIR).
+    Csv,
+}
+
+/// Options of `report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Data and date.
+    #[command(flatten)]
+    pub query: QueryArgs,
+    /// Period of trends: day, week, month, quarter, year.
+    #[arg(long, default_value = "month")]
+    pub period: String,
+    /// Number of periods in trends (default 12, or `trend_periods` in the config).
+    #[arg(long)]
+    pub periods: Option<usize>,
+    /// Split every table by a customer attribute: country, city, gender,
+    /// source, channel, consent, birth_year, tags, stage. Example: --by country
+    #[arg(long)]
+    pub by: Option<String>,
+    /// Output.
+    #[command(flatten)]
+    pub out: OutputArgs,
+}
+
+/// Options of `customers`.
+#[derive(Debug, Args)]
+pub struct CustomersArgs {
+    /// Data and date.
+    #[command(flatten)]
+    pub query: QueryArgs,
+    /// Only customers in this stage (prospect, churned, at_risk, promoter,
+    /// loyal, new, active, dormant). Example: --stage at_risk
+    #[arg(long)]
+    pub stage: Option<String>,
+    /// Sort by capital, orders, tenure, silence, nps or id.
+    #[arg(long, default_value = "capital")]
+    pub sort: String,
+    /// At most this many customers (default 50; 0 = all).
+    #[arg(long, default_value_t = 50)]
+    pub limit: usize,
+    /// Output.
+    #[command(flatten)]
+    pub out: OutputArgs,
+}
+
+/// Options of `customer`.
+#[derive(Debug, Args)]
+pub struct CustomerArgs {
+    /// The customer's id, as the business knows it.
+    pub id: String,
+    /// Data and date.
+    #[command(flatten)]
+    pub query: QueryArgs,
+    /// Output.
+    #[command(flatten)]
+    pub out: OutputArgs,
+}
