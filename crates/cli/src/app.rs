@@ -20,6 +20,10 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Report(a) => rt.block_on(report(&cli.db, a, config)),
         Command::Customers(a) => rt.block_on(customers(&cli.db, a, config)),
         Command::Customer(a) => rt.block_on(customer(&cli.db, a, config)),
+        Command::Schema => {
+            print!("{}", crate::schema::markdown());
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 

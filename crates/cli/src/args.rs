@@ -47,6 +47,8 @@ pub enum Command {
     /// The profile of one customer.
     /// Example: clientela customer C0000042
     Customer(CustomerArgs),
+    /// Print the canonical schema of every record kind (docs/schema.md).
+    Schema,
 }
 
 /// Options of `demo`.

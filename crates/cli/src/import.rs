@@ -149,12 +149,12 @@ pub fn bar(len: u64, what: &str) -> ProgressBar {
 pub fn run(db: &Path, a: ImportArgs, config: &Config) -> Result<ExitCode> {
     let opts = read_options(&a.input, config)?;
     let started = std::time::Instant::now();
-    let mut store = Store::open(db)?;
     let mut totals = Totals::default();
     let rejected;
     if a.input.on_error == OnErrorArg::Stop {
         // Read and check everything first: a bad row writes nothing.
         let tables = read_all(&a.files, &opts, &a.input.rejects)?;
+        let mut store = Store::open(db)?;
         let rows = tables.values().flatten().map(|b| b.num_rows() as u64).sum();
         let bar = bar(rows, "storing");
         // Customers first, so that events find their described customer.
@@ -164,6 +164,7 @@ pub fn run(db: &Path, a: ImportArgs, config: &Config) -> Result<ExitCode> {
         bar.finish_and_clear();
         rejected = 0;
     } else {
+        let mut store = Store::open(db)?;
         let mut rejects = Rejects::new(&a.input.rejects);
         for f in &a.files {
             let reader = read_file(f, &opts)?;

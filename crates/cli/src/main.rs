@@ -7,6 +7,7 @@ mod args;
 mod demo;
 mod import;
 mod output;
+mod schema;
 mod source;
 
 use std::process::ExitCode;

@@ -1,0 +1,114 @@
+//! Generates a demo business and prints its size and purchase statistics:
+//! `cargo run --release -p clientela-demo --example demo_stats -- 100000 [seed]`.
+//! `SAMPLE=5` also prints a few rows of each kind, `COLUMNS=1` the bytes
+//! per row of each column.
+
+use arrow::array::{Array, Int64Array, StringArray, TimestampMicrosecondArray};
+use arrow::record_batch::RecordBatch;
+use clientela_core::RecordKind;
+use clientela_demo::{generate, DemoConfig, DemoData};
+use std::collections::HashMap;
+use std::time::Instant;
+
+fn main() {
+    let customers = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(100_000);
+    let seed = std::env::args().nth(2).and_then(|a| a.parse().ok()).unwrap_or(42);
+    let cfg = DemoConfig { seed, ..DemoConfig::with_customers(customers) };
+    let started = Instant::now();
+    let data = generate(&cfg);
+    println!("generated {customers} customers in {:.2?}", started.elapsed());
+    let mut total = 0;
+    for kind in RecordKind::ALL {
+        let bytes: usize = data.batches(kind).iter().map(RecordBatch::get_array_memory_size).sum();
+        total += bytes;
+        println!(
+            "{:>14} {:>11} rows in {:>4} batches, {:>8.1} MB",
+            kind.table(),
+            data.rows(kind),
+            data.batches(kind).len(),
+            bytes as f64 / 1e6
+        );
+    }
+    println!("{:>14} {:>39.1} MB", "total", total as f64 / 1e6);
+    if let Ok(n) = std::env::var("SAMPLE") {
+        sample(&data, n.parse().unwrap_or(3));
+    }
+    if std::env::var("COLUMNS").is_ok() {
+        columns(&data);
+    }
+    purchases(&data);
+}
+
+/// Orders per customer, single-order share against BG/NBD, mean repeat value.
+fn purchases(data: &DemoData) {
+    let mut histories: HashMap<String, Vec<(i64, i64)>> = HashMap::new();
+    for b in data.batches(RecordKind::Order) {
+        let ids = b.column(1).as_any().downcast_ref::<StringArray>().unwrap();
+        let times = b.column(2).as_any().downcast_ref::<TimestampMicrosecondArray>().unwrap();
+        let amounts = b.column(3).as_any().downcast_ref::<Int64Array>().unwrap();
+        for r in (0..b.num_rows()).filter(|&r| amounts.value(r) > 0) {
+            histories.entry(ids.value(r).to_string()).or_default().push((times.value(r), amounts.value(r)));
+        }
+    }
+    let p = &data.config.purchase;
+    let (_, end) = data.config.window();
+    let week = 7.0 * 86_400e6;
+    let mut orders = 0;
+    let (mut single, mut expected_single) = (0.0, 0.0);
+    let (mut repeat_means, mut repeaters) = (0.0, 0.0);
+    for v in histories.values_mut() {
+        v.sort_unstable();
+        orders += v.len();
+        single += f64::from(u8::from(v.len() == 1));
+        expected_single += (p.alpha / (p.alpha + (end - v[0].0) as f64 / week)).powf(p.r);
+        if v.len() > 1 {
+            repeat_means += v[1..].iter().map(|o| o.1 as f64 / 100.0).sum::<f64>() / (v.len() - 1) as f64;
+            repeaters += 1.0;
+        }
+    }
+    let n = histories.len() as f64;
+    println!(
+        "orders/customer {:.3}; single-order share {:.4} (BG/NBD {:.4}); mean repeat value per customer {:.2} (true {:.2})",
+        orders as f64 / data.config.customers as f64,
+        single / n,
+        expected_single / n,
+        repeat_means / repeaters,
+        p.mean_order_value()
+    );
+}
+
+/// A few rows of each kind, spread over the first batch.
+fn sample(data: &DemoData, n: usize) {
+    let options = arrow::util::display::FormatOptions::default();
+    for kind in RecordKind::ALL {
+        let Some(b) = data.batches(kind).first() else { continue };
+        println!("== {}", kind.table());
+        let step = (b.num_rows() / n.max(1)).max(1);
+        for r in (0..b.num_rows()).step_by(step).take(n) {
+            let vals: Vec<String> = b
+                .columns()
+                .iter()
+                .map(|c| match c.as_any().downcast_ref::<TimestampMicrosecondArray>() {
+                    // Without chrono-tz Arrow cannot display a "UTC" zone.
+                    Some(t) => chrono::DateTime::from_timestamp_micros(t.value(r)).unwrap().to_rfc3339(),
+                    None => arrow::util::display::ArrayFormatter::try_new(c.as_ref(), &options)
+                        .map(|f| f.value(r).to_string())
+                        .unwrap_or_default(),
+                })
+                .collect();
+            println!("  {}", vals.join(" | "));
+        }
+    }
+}
+
+/// Bytes per row of each column.
+fn columns(data: &DemoData) {
+    for kind in RecordKind::ALL {
+        let batches = data.batches(kind);
+        let Some(first) = batches.first() else { continue };
+        for (c, f) in first.schema().fields().iter().enumerate() {
+            let bytes: usize = batches.iter().map(|b| b.column(c).get_array_memory_size()).sum();
+            println!("  {}.{}: {:.1} B/row", kind.table(), f.name(), bytes as f64 / data.rows(kind) as f64);
+        }
+    }
+}

@@ -169,7 +169,7 @@ impl Default for PurchaseParams {
     /// growth of sign-ups; mean order value 50 currency units.
     fn default() -> Self {
         PurchaseParams {
-            r: 0.6,
+            r: 0.62,
             alpha: 2.4,
             a: 0.45,
             b: 8.0,

@@ -1,0 +1,145 @@
+//! End-to-end tests of the `clientela` binary.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_clientela"))
+}
+
+fn repo(path: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").join(path)
+}
+
+fn run(dir: &Path, args: &[&str]) -> Output {
+    bin().current_dir(dir).env_remove("CLIENTELA_DB").args(args).output().unwrap()
+}
+
+fn ok(dir: &Path, args: &[&str]) -> (String, String) {
+    let out = run(dir, args);
+    let (so, se) = (String::from_utf8_lossy(&out.stdout).to_string(), String::from_utf8_lossy(&out.stderr).to_string());
+    assert!(out.status.success(), "{args:?} failed:\n{se}");
+    (so, se)
+}
+
+fn json(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("{e}: {text}"))
+}
+
+const CDNOW_MAP: &[&str] = &[
+    "--kind", "order", "--delimiter", "whitespace",
+    "--map", "customer_id=customer_id,time=date,amount=dollar_value,quantity=number_of_cds",
+    "--set", "currency=USD", "--date-format", "%Y%m%d",
+];
+
+#[test]
+fn cdnow_through_the_column_mapping() {
+    let cdnow = Path::new("/work/shared/data/cdnow/CDNOW_master.txt");
+    let cdnow = if cdnow.exists() { cdnow.to_path_buf() } else { repo("../shared/data/cdnow/CDNOW_master.txt") };
+    if !cdnow.exists() {
+        panic!("CDNOW data missing at {}", cdnow.display());
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = cdnow.to_str().unwrap();
+    let mut args = vec!["--db", "cd.db", "import", file];
+    args.extend(CDNOW_MAP);
+    let (_, err) = ok(dir.path(), &args);
+    assert!(err.contains("69659"), "{err}");
+    // Again: every event id is known, nothing is stored twice.
+    let (_, again) = ok(dir.path(), &args);
+    let order_line = again.lines().find(|l| l.contains("order")).unwrap();
+    let cells: Vec<&str> = order_line.split('┆').map(str::trim).collect();
+    assert_eq!(cells[1..4], ["69659", "0", "69659"], "{again}");
+    let (out, _) = ok(dir.path(), &["--db", "cd.db", "report", "--format", "json"]);
+    let r = json(&out);
+    assert_eq!(r["as_of"], "1998-06-30");
+    let paying = &r["sections"]["paying"][0];
+    assert_eq!(paying["known_customers"], 23570);
+    // awk: customers whose dollar values sum to more than 0 (80 orders are $0).
+    assert_eq!(paying["paying_customers"], 23502);
+    // awk: distinct customers with a paid order after 1998-05-31.
+    assert_eq!(r["sections"]["active"][0]["active_customers"], 1506);
+    assert_eq!(r["sections"]["active"][0]["recent_buyer"], 1506);
+}
+
+#[test]
+fn report_on_files_without_a_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let fx = repo("tests/fixtures/basic");
+    let inputs: Vec<String> = ["customers", "orders", "subscriptions", "support", "surveys", "referrals", "leads"]
+        .iter()
+        .map(|f| fx.join(format!("{f}.csv")).display().to_string())
+        .collect();
+    let mut args = vec!["report", "--as-of", "2024-03-31", "--format", "json"];
+    for i in &inputs {
+        args.extend(["--input", i.as_str()]);
+    }
+    let (out, _) = ok(dir.path(), &args);
+    let r = json(&out);
+    assert_eq!(r["sections"]["paying"][0]["paying_customers"], 11);
+    assert_eq!(r["sections"]["paying"][0]["revenue"], 580.0);
+    assert!(!dir.path().join("clientela.db").exists(), "nothing stored");
+    // The same in CSV, one file per table.
+    let mut csv_args: Vec<&str> = vec!["report", "--as-of", "2024-03-31", "--format", "csv", "--out", "csv"];
+    for i in &inputs {
+        csv_args.extend(["--input", i.as_str()]);
+    }
+    ok(dir.path(), &csv_args);
+    let stages = std::fs::read_to_string(dir.path().join("csv/stages.csv")).unwrap();
+    assert!(stages.starts_with("segment,stage,customers,customers_pct\n"), "{stages}");
+    assert!(stages.contains("all,at_risk,1,7.7"), "{stages}");
+    // Customers of one stage, and one profile.
+    let mut list = vec!["customers", "--as-of", "2024-03-31", "--stage", "new", "--sort", "id", "--format", "csv"];
+    for i in &inputs {
+        list.extend(["--input", i.as_str()]);
+    }
+    let (out, _) = ok(dir.path(), &list);
+    let ids: Vec<&str> = out.lines().skip(1).map(|l| l.split(',').next().unwrap()).collect();
+    assert_eq!(ids, ["B", "D"]);
+    let mut one = vec!["customer", "F", "--as-of", "2024-03-31", "--format", "json"];
+    for i in &inputs {
+        one.extend(["--input", i.as_str()]);
+    }
+    let (out, _) = ok(dir.path(), &one);
+    let p = json(&out);
+    assert_eq!(p["sections"]["stage_history"][0]["stage"], "at_risk");
+}
+
+#[test]
+fn a_bad_row_stops_the_import_before_anything_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("orders.csv"),
+        "event_id,customer_id,time,Amount,currency\no1,a,2024-01-01,10,EUR\no2,b,2024-01-02,12;50,EUR\no3,c,2024-01-03,7,EUR\n",
+    )
+    .unwrap();
+    let out = run(dir.path(), &["import", "orders.csv"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("orders.csv") && err.contains("line 3") && err.contains("Amount"), "{err}");
+    assert!(!dir.path().join("clientela.db").exists(), "nothing written");
+}
+
+#[test]
+fn skip_mode_keeps_good_rows_and_writes_rejects() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("orders.csv"),
+        "event_id,customer_id,time,amount,currency\no1,a,2024-01-01,10,EUR\no2,b,01/02/2024,12.50,EUR\no3,c,2024-01-03,7,EUR\n",
+    )
+    .unwrap();
+    let (_, err) = ok(dir.path(), &["import", "orders.csv", "--on-error", "skip"]);
+    assert!(err.contains("1 rejected"), "{err}");
+    let rejects = std::fs::read_to_string(dir.path().join("rejects.csv")).unwrap();
+    assert!(rejects.contains("orders.csv,3,time,time,"), "{rejects}");
+    let (out, _) = ok(dir.path(), &["report", "--format", "json"]);
+    assert_eq!(json(&out)["sections"]["paying"][0]["paying_customers"], 2);
+}
+
+#[test]
+fn schema_doc_is_current() {
+    let (out, _) = ok(Path::new("."), &["schema"]);
+    let doc = std::fs::read_to_string(repo("docs/schema.md")).unwrap();
+    assert_eq!(doc, out, "docs/schema.md is stale: run `cargo run -- schema > docs/schema.md`");
+}
