@@ -38,7 +38,7 @@ use window::Window;
 use world::{Ctx, History, Person, Stats, Stream};
 
 /// People generated together; fixed so that batches do not depend on threads.
-const CHUNK: usize = 8_192;
+const CHUNK: usize = 16_384;
 
 /// The generated tables and the configuration that made them.
 #[derive(Debug, Clone)]
@@ -109,7 +109,7 @@ pub fn generate_with(cfg: &DemoConfig, mut emit: impl FnMut(RecordKind, RecordBa
         .min(jobs.len())
         .max(1);
     // Workers run at most this many chunks ahead of the one being emitted.
-    let ahead = 2 * threads;
+    let ahead = threads + 2;
     let state = Mutex::new(Progress {
         next: 0,
         emitted: 0,
@@ -230,6 +230,10 @@ fn prospect(ctx: &Ctx, j: usize, person: &mut Person, sinks: &mut Sinks, stats: 
     }
 }
 
+/// Batches this short are merged with their neighbours; longer ones are
+/// passed on as they are, since copying them costs more than it saves.
+const SHORT: usize = BATCH_ROWS / 4;
+
 /// Merges runs of short batches of a kind into batches of at most
 /// [`BATCH_ROWS`] rows.
 #[derive(Default)]
@@ -245,12 +249,17 @@ impl Coalescer {
         emit: &mut impl FnMut(RecordKind, RecordBatch),
     ) {
         let (pending, rows) = self.pending.entry(kind).or_default();
-        if *rows + batch.num_rows() > BATCH_ROWS {
+        let long = batch.num_rows() >= SHORT;
+        if long || *rows + batch.num_rows() > BATCH_ROWS {
             flush(kind, pending, emit);
             *rows = 0;
         }
-        *rows += batch.num_rows();
-        pending.push(batch);
+        if long {
+            emit(kind, batch);
+        } else {
+            *rows += batch.num_rows();
+            pending.push(batch);
+        }
     }
 
     fn finish(mut self, emit: &mut impl FnMut(RecordKind, RecordBatch)) {
@@ -319,16 +328,17 @@ mod tests {
                 .end();
         }
         let batch = sink.finish().remove(0);
+        let copies = vec![batch.clone(); SHORT / 10];
+        let long = arrow::compute::concat_batches(&batch.schema(), &copies).expect("one schema");
         let mut out = Vec::new();
         let mut c = Coalescer::default();
-        for _ in 0..3 {
-            c.push(RecordKind::Referral, batch.clone(), &mut |_, b| out.push(b));
+        let mut push = |c: &mut Coalescer, b: &RecordBatch| {
+            c.push(RecordKind::Referral, b.clone(), &mut |_, b| out.push(b.num_rows()))
+        };
+        for b in [&batch, &batch, &batch, &batch.slice(0, 0), &long, &batch] {
+            push(&mut c, b);
         }
-        c.push(RecordKind::Referral, batch.slice(0, 0), &mut |_, b| {
-            out.push(b)
-        });
-        c.finish(&mut |_, b| out.push(b));
-        assert_eq!(out.len(), 1);
-        assert_eq!(out[0].num_rows(), 30);
+        c.finish(&mut |_, b| out.push(b.num_rows()));
+        assert_eq!(out, [30, SHORT, 10]);
     }
 }

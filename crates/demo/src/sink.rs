@@ -150,7 +150,7 @@ pub(crate) fn push_int(s: &mut String, mut v: u64) {
             break;
         }
     }
-    s.push_str(std::str::from_utf8(&digits[k..]).expect("ASCII digits"));
+    s.extend(digits[k..].iter().map(|&d| char::from(d)));
 }
 
 /// Gives back the spare capacity the builders' doubling left in the buffers.

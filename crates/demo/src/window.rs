@@ -18,27 +18,31 @@ pub(crate) const YEAR: i64 = 12 * MONTH;
 
 /// Relative activity by hour of day, UTC (most customers live in Europe):
 /// quiet nights, busy evenings.
-const HOURLY: [f64; 24] = [
-    2.0, 1.0, 1.0, 1.0, 1.0, 2.0, 3.0, 5.0, 6.0, 6.0, 6.0, 6.0, //
-    6.0, 6.0, 6.0, 6.0, 7.0, 8.0, 9.0, 10.0, 10.0, 9.0, 6.0, 4.0,
-];
+const HOURLY: [i64; 24] = [2, 1, 1, 1, 1, 2, 3, 5, 6, 6, 6, 6, 6, 6, 6, 6, 7, 8, 9, 10, 10, 9, 6, 4];
+
+/// Running sums of [`HOURLY`]: `CUMULATIVE[h]` is the weight before hour `h`.
+const CUMULATIVE: [i64; 25] = {
+    let mut c = [0; 25];
+    let mut h = 0;
+    while h < 24 {
+        c[h + 1] = c[h] + HOURLY[h];
+        h += 1;
+    }
+    c
+};
 
 /// Moves `t` within its day so that times spread uniformly over the day
-/// follow [`HOURLY`]. Increasing, with midnights fixed, so order, days and
-/// months are kept.
+/// follow [`HOURLY`]. Non-decreasing, with midnights fixed, so order, days
+/// and months are kept.
 pub(crate) fn daily_rhythm(t: i64) -> i64 {
-    let total: f64 = HOURLY.iter().sum();
     let day = t.div_euclid(DAY) * DAY;
-    let x = t.rem_euclid(DAY) as f64 / DAY as f64 * total;
-    let mut acc = 0.0;
-    for (h, w) in HOURLY.iter().enumerate() {
-        if x < acc + w || h == HOURLY.len() - 1 {
-            let within = ((x - acc) / w).clamp(0.0, 1.0);
-            return day + (((h as f64 + within) * HOUR as f64) as i64).min(DAY - 1);
-        }
-        acc += w;
+    // The time of day in units of 1/total µs, then the hour it falls in.
+    let x = t.rem_euclid(DAY) * CUMULATIVE[24];
+    let mut h = 0;
+    while x >= CUMULATIVE[h + 1] * DAY {
+        h += 1;
     }
-    unreachable!("the last hour takes the rest")
+    day + h as i64 * HOUR + (x - CUMULATIVE[h] * DAY) / (HOURLY[h] * 24)
 }
 
 /// `[start, end)` in µs UTC with the calendar months it covers.

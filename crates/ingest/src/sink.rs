@@ -7,6 +7,7 @@ use crate::options::OnError;
 use crate::Chunk;
 use clientela_table::{derive_event_id, parse_row, KindBuilder, Value};
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 /// Accumulates the good rows and the rejects of the chunk being read.
 pub(crate) struct Sink {
@@ -168,7 +169,7 @@ struct Occurrences {
     /// Keys, 0 for an empty slot; the length is a power of two.
     slots: Vec<u64>,
     len: usize,
-    repeats: HashMap<u64, u32>,
+    repeats: HashMap<u64, u32, BuildHasherDefault<KeyHasher>>,
 }
 
 impl Default for Occurrences {
@@ -176,7 +177,7 @@ impl Default for Occurrences {
         Occurrences {
             slots: vec![0; 1 << 12],
             len: 0,
-            repeats: HashMap::new(),
+            repeats: HashMap::default(),
         }
     }
 }
@@ -225,6 +226,24 @@ impl Occurrences {
                 self.slots[i] = key;
             }
         }
+    }
+}
+
+/// The keys are hashes already: one multiplication mixes them enough.
+#[derive(Default)]
+struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ b as u64).wrapping_mul(0x100000001b3);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n.wrapping_mul(0x9e37_79b9_7f4a_7c15).rotate_left(32);
     }
 }
 
