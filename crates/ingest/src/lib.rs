@@ -60,7 +60,7 @@ pub struct Chunk {
 }
 
 /// A reader of one input source, driven by [`FileReader`].
-pub(crate) trait Source {
+pub(crate) trait Source: Send {
     /// Reads records into `sink` until it is full or the input ends;
     /// `Ok(true)` at the end.
     fn fill(&mut self, plan: &mut Plan, sink: &mut Sink) -> Result<bool, IngestError>;
@@ -224,6 +224,14 @@ mod tests {
         assert_eq!(rename(cols, Some(&names)), vec!["x", "b"]);
         let names = vec!["x".to_string(), " y ".to_string(), "z".to_string()];
         assert_eq!(rename(vec![], Some(&names)), vec!["x", "y", "z"]);
+    }
+
+    #[test]
+    fn readers_can_move_to_another_thread() {
+        fn send<T: Send>() {}
+        send::<FileReader>();
+        send::<Chunk>();
+        send::<IngestError>();
     }
 
     #[test]
