@@ -102,7 +102,7 @@ impl DemoConfig {
             return bad("purchase parameters r, alpha, a, b, p, q, gamma must be finite and > 0");
         }
         let s = &self.subscription;
-        if !(0.0..=1.0).contains(&s.share) || !(s.alpha > 0.0 && s.beta > 0.0) {
+        if !((0.0..=1.0).contains(&s.share) && s.alpha > 0.0 && s.beta > 0.0) {
             return bad("subscription share must be in [0, 1] and alpha, beta > 0");
         }
         if !(self.growth.is_finite() && self.growth > 0.0) {

@@ -3,7 +3,7 @@
 
 use crate::config::ACQUISITION_CHANNELS;
 use crate::sink::Sinks;
-use crate::window::{DAY, HOUR, MINUTE};
+use crate::window::{DAY, HOUR};
 use crate::world::{between, chance, pick, weighted, Ctx, Person, Stats, Stream};
 use chrono::Datelike;
 use rand::Rng;
@@ -14,7 +14,10 @@ use std::fmt;
 /// Interests a customer can have; order items come mostly from them.
 pub(crate) const TAGS: [&str; 6] = ["music", "sport", "tech", "fashion", "travel", "food"];
 
+/// Weights of [`ACQUISITION_CHANNELS`].
 const CHANNEL_WEIGHTS: [f64; 6] = [30.0, 24.0, 16.0, 8.0, 8.0, 14.0];
+/// Index of `referral` in [`ACQUISITION_CHANNELS`].
+const REFERRAL: usize = 5;
 const SOURCES: [&[&str]; 6] = [
     &["google", "direct", "blog"],
     &["google_ads", "bing_ads"],
@@ -136,13 +139,13 @@ pub(crate) fn customer(
     // Sign-ups follow customer numbers: customer i signs up in the i-th slot.
     person.signup = ctx.win.signup_at((i as f64 + rng.gen::<f64>()) / n as f64);
     person.channel = weighted(&mut rng, &CHANNEL_WEIGHTS);
-    let referrer = if ACQUISITION_CHANNELS[person.channel] == "referral" {
-        choose_referrer(ctx, &mut rng, i)
-    } else {
-        None
-    };
-    if referrer.is_none() && ACQUISITION_CHANNELS[person.channel] == "referral" {
-        person.channel = 0;
+    let mut referrer = None;
+    if person.channel == REFERRAL {
+        referrer = (i > 0).then(|| best_of(ctx, &mut rng, i));
+        if referrer.is_none() {
+            // The very first customer has nobody to refer them.
+            person.channel = 0;
+        }
     }
     register(ctx, &mut rng, person, referrer, Some(sinks));
     stats.new_customers[ctx.win.month_of(person.signup)][person.channel] += 1;
@@ -167,18 +170,22 @@ pub(crate) fn prospect(ctx: &Ctx, j: usize, person: &mut Person, sinks: &mut Sin
     person.channel = weighted(&mut rng, &CHANNEL_WEIGHTS[..5]);
     // A few prospects came through a customer's referral.
     let referrer = if chance(&mut rng, 0.08) {
+        // Customers who signed up before the lead, with a margin of one.
         let before = ctx.cfg.customers as f64 * ctx.win.signup_share_before(person.signup);
         let eligible = (before.floor() as usize).saturating_sub(1);
         (eligible > 0).then(|| best_of(ctx, &mut rng, eligible))
     } else {
         None
     };
+    if referrer.is_some() {
+        person.channel = REFERRAL;
+    }
     let registered = chance(&mut rng, 0.5);
     register(
         ctx,
         &mut rng,
         person,
-        None,
+        referrer,
         registered.then_some(&mut *sinks),
     );
     lead(&mut rng, person, person.signup, sinks);
@@ -200,17 +207,17 @@ fn set_ids(person: &mut Person, letter: char, k: usize) {
     }
 }
 
-/// An earlier customer (index below `i`), the most frequent buyer of three
-/// drawn, since heavy buyers refer more.
-fn choose_referrer(ctx: &Ctx, rng: &mut ChaCha8Rng, i: usize) -> Option<usize> {
-    (i > 0).then(|| best_of(ctx, rng, i))
-}
-
+/// A customer with an index below `below` (so signed up earlier): the most
+/// frequent buyer of three drawn, since heavy buyers refer more.
 fn best_of(ctx: &Ctx, rng: &mut ChaCha8Rng, below: usize) -> usize {
     (0..3)
-        .map(|_| rng.gen_range(0..below))
-        .max_by(|a, b| ctx.traits(*a).lambda.total_cmp(&ctx.traits(*b).lambda))
+        .map(|_| {
+            let j = rng.gen_range(0..below);
+            (ctx.traits(j).lambda, j)
+        })
+        .max_by(|a, b| a.0.total_cmp(&b.0))
         .expect("three candidates")
+        .1
 }
 
 /// Draws who the person is (email, consent, tags, plan interest) and writes
@@ -284,7 +291,7 @@ fn lead(rng: &mut ChaCha8Rng, person: &Person, time: i64, sinks: &mut Sinks) {
         .leads
         .fmt(format_args!("l{}", person.ev))
         .str(&person.id)
-        .time(time + between(rng, 0, MINUTE))
+        .time(time)
         .str(source)
         .str(content)
         .str(&person.email)

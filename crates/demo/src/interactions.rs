@@ -50,7 +50,7 @@ pub(crate) fn nurture(
                     sinks,
                     sent + exp(rng, 8.0 * HOUR as f64) as i64,
                     "email",
-                    "inbound",
+                    "outbound",
                     "opened",
                 );
             }
@@ -76,7 +76,7 @@ fn support(
     for k in 0..hist.orders.len() {
         let o = hist.orders[k];
         if let Some(r) = o.refund {
-            if chance(rng, 0.7) {
+            if chance(rng, 0.5) {
                 let t = between(rng, o.time + HOUR, r);
                 tickets.open(rng, sinks, hist, t, 1);
                 continue;
@@ -84,7 +84,7 @@ fn support(
         }
         if chance(rng, 0.04) {
             let t = o.time + between(rng, HOUR, 10 * DAY);
-            let kind = weighted(rng, &[50.0, 30.0, 20.0]);
+            let kind = weighted(rng, &[55.0, 20.0, 25.0]);
             tickets.open(rng, sinks, hist, t, kind);
         }
     }
@@ -225,8 +225,9 @@ impl Contacts<'_, '_> {
     }
 }
 
-/// Campaign emails (sent, opened, clicked), web visits before orders,
-/// inbound contacts on every channel and win-back calls.
+/// Campaign emails (sent, then maybe opened and clicked: events of the
+/// outbound email), web visits before orders, inbound contacts on every
+/// channel and win-back calls.
 fn contacts(
     ctx: &Ctx,
     rng: &mut ChaCha8Rng,
@@ -255,12 +256,12 @@ fn contacts(
             let engaged = sent < last + 120 * DAY || sent < subscribed_until;
             if chance(rng, if engaged { 0.45 } else { 0.12 }) {
                 let opened = sent + exp(rng, 8.0 * HOUR as f64) as i64;
-                if c.write(sinks, opened, "email", "inbound", "opened") && chance(rng, 0.3) {
+                if c.write(sinks, opened, "email", "outbound", "opened") && chance(rng, 0.3) {
                     c.write(
                         sinks,
                         opened + between(rng, 10_000_000, 10 * MINUTE),
                         "email",
-                        "inbound",
+                        "outbound",
                         "clicked",
                     );
                 }
@@ -333,7 +334,7 @@ fn nps(ctx: &Ctx, rng: &mut ChaCha8Rng, person: &Person, hist: &History, sinks: 
             .any(|o| o.refund.is_some_and(|r| r <= t));
         let complained = hist.complaints.iter().any(|c| *c <= t);
         let noise: f64 = StandardNormal.sample(rng);
-        let latent = 6.2 + 1.1 * (orders as f64).ln()
+        let latent = 7.4 + 0.9 * (orders as f64).ln()
             - 2.5 * f64::from(u8::from(complained))
             - 1.5 * f64::from(u8::from(refunded))
             + 1.5 * noise;

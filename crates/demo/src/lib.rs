@@ -17,6 +17,7 @@ mod config;
 mod customers;
 mod interactions;
 mod orders;
+mod pipeline;
 mod sink;
 mod spend;
 mod subscriptions;
@@ -33,7 +34,6 @@ use arrow::record_batch::RecordBatch;
 use clientela_core::RecordKind;
 use sink::Sinks;
 use std::collections::BTreeMap;
-use std::sync::{Condvar, Mutex};
 use window::Window;
 use world::{Ctx, History, Person, Stats, Stream};
 
@@ -104,77 +104,31 @@ pub fn generate_with(cfg: &DemoConfig, mut emit: impl FnMut(RecordKind, RecordBa
                 .map(|s| (prospects, s, (s + CHUNK).min(people))),
         );
     }
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(jobs.len())
-        .max(1);
-    // Workers run at most this many chunks ahead of the one being emitted.
-    let ahead = threads + 2;
-    let state = Mutex::new(Progress {
-        next: 0,
-        emitted: 0,
-        done: BTreeMap::new(),
-    });
-    let changed = Condvar::new();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let mut stats = Stats::new(win.months.len());
     let mut out = Coalescer::default();
-    std::thread::scope(|scope| {
-        for _ in 0..threads {
-            scope.spawn(|| loop {
-                let k = {
-                    let mut s = state.lock().expect("workers do not panic");
-                    while s.next < jobs.len() && s.next >= s.emitted + ahead {
-                        s = changed.wait(s).expect("workers do not panic");
-                    }
-                    if s.next >= jobs.len() {
-                        break;
-                    }
-                    s.next += 1;
-                    s.next - 1
-                };
-                let (prospects, from, to) = jobs[k];
-                let chunk = run_chunk(&ctx, prospects, from, to);
-                state
-                    .lock()
-                    .expect("workers do not panic")
-                    .done
-                    .insert(k, chunk);
-                changed.notify_all();
-            });
-        }
-        for k in 0..jobs.len() {
-            let chunk = {
-                let mut s = state.lock().expect("workers do not panic");
-                loop {
-                    if let Some(chunk) = s.done.remove(&k) {
-                        break chunk;
-                    }
-                    s = changed.wait(s).expect("workers do not panic");
-                }
-            };
-            state.lock().expect("workers do not panic").emitted = k + 1;
-            changed.notify_all();
+    // Workers run at most a few chunks ahead of the one being emitted.
+    pipeline::ordered(
+        jobs.len(),
+        threads,
+        threads + 2,
+        |k| {
+            let (prospects, from, to) = jobs[k];
+            run_chunk(&ctx, prospects, from, to)
+        },
+        |chunk| {
             stats.add(&chunk.stats);
             for (kind, batches) in chunk.batches {
                 for b in batches {
                     out.push(kind, b, &mut emit);
                 }
             }
-        }
-    });
+        },
+    );
     for b in spend::spend(&ctx, &stats).finish() {
         out.push(RecordKind::Spend, b, &mut emit);
     }
     out.finish(&mut emit);
-}
-
-struct Progress {
-    /// Next job to start.
-    next: usize,
-    /// Jobs whose batches went out.
-    emitted: usize,
-    /// Finished jobs not emitted yet.
-    done: BTreeMap<usize, Chunk>,
 }
 
 struct Chunk {
@@ -333,7 +287,9 @@ mod tests {
         let mut out = Vec::new();
         let mut c = Coalescer::default();
         let mut push = |c: &mut Coalescer, b: &RecordBatch| {
-            c.push(RecordKind::Referral, b.clone(), &mut |_, b| out.push(b.num_rows()))
+            c.push(RecordKind::Referral, b.clone(), &mut |_, b| {
+                out.push(b.num_rows())
+            })
         };
         for b in [&batch, &batch, &batch, &batch.slice(0, 0), &long, &batch] {
             push(&mut c, b);

@@ -39,14 +39,22 @@ pub(crate) fn orders(
     sinks: &mut Sinks,
     stats: &mut Stats,
 ) {
+    purchases(ctx, rng, person, traits, &mut hist.orders);
+    write(ctx, rng, person, &hist.orders, sinks);
+    if chance(rng, LOYALTY_SHARE) {
+        loyalty(ctx, rng, person, hist, sinks, stats);
+    }
+}
+
+/// The BG/NBD purchase process with Gamma-Gamma values, and refunds.
+fn purchases(
+    ctx: &Ctx,
+    rng: &mut ChaCha8Rng,
+    person: &Person,
+    traits: &Traits,
+    orders: &mut Vec<Order>,
+) {
     let end = ctx.win.end;
-    // The first order at sign-up, or within two weeks for some.
-    let delay = if chance(rng, 0.7) {
-        exp(rng, 20.0 * MINUTE as f64) as i64
-    } else {
-        between(rng, 0, 14 * DAY)
-    };
-    let mut t = (person.signup + delay).min(end - 1);
     let value = Gamma::new(ctx.cfg.purchase.p, 1.0 / traits.nu).expect("validated p, and nu > 0");
     let draw = |rng: &mut ChaCha8Rng, time: i64| {
         let cents = ((value.sample(rng) * 100.0).round() as i64).max(MIN_ORDER);
@@ -59,26 +67,37 @@ pub(crate) fn orders(
             refund,
         }
     };
-    hist.orders.push(draw(rng, t));
+    // The first order at sign-up, or within two weeks for some.
+    let delay = if chance(rng, 0.7) {
+        exp(rng, 20.0 * MINUTE as f64) as i64
+    } else {
+        between(rng, 0, 14 * DAY)
+    };
+    let mut t = (person.signup + delay).min(end - 1);
+    orders.push(draw(rng, t));
     let mean_gap = WEEK as f64 / traits.lambda;
     loop {
         let gap = exp(rng, mean_gap);
-        if !(gap < (end - t) as f64) {
+        // NaN or infinite when λ underflowed to 0: no more purchases.
+        if gap.is_nan() || gap >= (end - t) as f64 {
             break;
         }
         t += (gap as i64).max(1);
         if t >= end {
             break;
         }
-        hist.orders.push(draw(rng, t));
+        orders.push(draw(rng, t));
         if chance(rng, traits.p) {
             break;
         }
     }
+}
 
+/// Writes the orders with channel, coupon and items, and their refunds.
+fn write(ctx: &Ctx, rng: &mut ChaCha8Rng, person: &Person, orders: &[Order], sinks: &mut Sinks) {
     let preferred = weighted(rng, &[55.0, 30.0, 15.0]);
     let mut items = Items::default();
-    for (k, o) in hist.orders.iter().enumerate() {
+    for (k, o) in orders.iter().enumerate() {
         let channel = if chance(rng, 0.7) {
             preferred
         } else {
@@ -96,6 +115,7 @@ pub(crate) fn orders(
             .int(items.quantity())
             .str(SALES_CHANNELS[channel]);
         match coupon {
+            // The discount off the list price that leaves the amount paid.
             Some((code, pct)) => s
                 .str(code)
                 .int((o.cents * pct + (100 - pct) / 2) / (100 - pct)),
@@ -118,9 +138,6 @@ pub(crate) fn orders(
                 .str(SALES_CHANNELS[channel]);
             s.null().null().null().end();
         }
-    }
-    if chance(rng, LOYALTY_SHARE) {
-        loyalty(ctx, rng, person, hist, sinks, stats);
     }
 }
 

@@ -22,46 +22,33 @@ struct Plan {
     months: i64,
 }
 
-const BASIC: Plan = Plan {
-    name: "basic",
-    kind: "service",
-    cents: 990,
-    interval: "month",
-    months: 1,
-};
-const PRO: Plan = Plan {
-    name: "pro",
-    kind: "service",
-    cents: 2990,
-    interval: "month",
-    months: 1,
-};
-const ANNUAL: Plan = Plan {
-    name: "annual",
-    kind: "service",
-    cents: 29_900,
-    interval: "year",
-    months: 12,
-};
-const BOX: Plan = Plan {
-    name: "box_monthly",
-    kind: "product",
-    cents: 2490,
-    interval: "month",
-    months: 1,
-};
-const BOX_QUARTER: Plan = Plan {
-    name: "box_quarterly",
-    kind: "product",
-    cents: 6490,
-    interval: "quarter",
-    months: 3,
-};
+const fn plan(
+    name: &'static str,
+    kind: &'static str,
+    cents: i64,
+    interval: &'static str,
+    months: i64,
+) -> Plan {
+    Plan {
+        name,
+        kind,
+        cents,
+        interval,
+        months,
+    }
+}
+
+const BASIC: Plan = plan("basic", "service", 990, "month", 1);
+const PRO: Plan = plan("pro", "service", 2990, "month", 1);
+const ANNUAL: Plan = plan("annual", "service", 29_900, "year", 12);
+const BOX: Plan = plan("box_monthly", "product", 2490, "month", 1);
+const BOX_QUARTER: Plan = plan("box_quarterly", "product", 6490, "quarter", 3);
 
 /// Length of a trial.
 const TRIAL: i64 = 14 * DAY;
 /// Usage events per week of a subscribed span.
 const USAGE_PER_WEEK: f64 = 0.4;
+/// Properties of usage events.
 const LOGIN_PROPERTIES: [&str; 3] = [
     r#"{"device":"web"}"#,
     r#"{"device":"ios"}"#,
@@ -283,8 +270,10 @@ fn usage(ctx: &Ctx, rng: &mut ChaCha8Rng, person: &Person, hist: &History, sinks
             n += 1;
             let s = sinks.usage.id("u", &person.ev, n).str(&person.id).time(t);
             match weighted(rng, &[60.0, 30.0, 10.0]) {
-                0 => s.str("login").str(*pick(rng, &LOGIN_PROPERTIES)),
-                1 => s.str("feature_use").str(*pick(rng, &FEATURE_PROPERTIES)),
+                0 => s.str("login").str(pick::<&str>(rng, &LOGIN_PROPERTIES)),
+                1 => s
+                    .str("feature_use")
+                    .str(pick::<&str>(rng, &FEATURE_PROPERTIES)),
                 _ => s.str("settings").null(),
             }
             .end();

@@ -18,7 +18,9 @@ pub(crate) const YEAR: i64 = 12 * MONTH;
 
 /// Relative activity by hour of day, UTC (most customers live in Europe):
 /// quiet nights, busy evenings.
-const HOURLY: [i64; 24] = [2, 1, 1, 1, 1, 2, 3, 5, 6, 6, 6, 6, 6, 6, 6, 6, 7, 8, 9, 10, 10, 9, 6, 4];
+const HOURLY: [i64; 24] = [
+    2, 1, 1, 1, 1, 2, 3, 5, 6, 6, 6, 6, 6, 6, 6, 6, 7, 8, 9, 10, 10, 9, 6, 4,
+];
 
 /// Running sums of [`HOURLY`]: `CUMULATIVE[h]` is the weight before hour `h`.
 const CUMULATIVE: [i64; 25] = {

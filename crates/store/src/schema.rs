@@ -62,9 +62,7 @@ pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
         let tx = conn.transaction()?;
         tx.execute_batch(
             "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-             INSERT INTO meta VALUES ('generation', '0');
-             CREATE TABLE stage_history (ckey INTEGER NOT NULL REFERENCES customers(ckey),
-                 stage TEXT NOT NULL, since INTEGER NOT NULL, PRIMARY KEY (ckey, since)) WITHOUT ROWID;",
+             INSERT INTO meta VALUES ('generation', '0');",
         )?;
         for kind in RecordKind::ALL {
             tx.execute_batch(&create_v1(kind))?;
