@@ -4,7 +4,7 @@ use crate::args::DemoArgs;
 use crate::import::{bar, store_batches, Totals};
 use anyhow::Result;
 use clientela_core::Config;
-use clientela_demo::{generate, DemoConfig};
+use clientela_demo::{generate, generate_with, DemoConfig};
 use clientela_engine::{Engine, ReportRequest};
 use clientela_ingest::{write_batches, Format};
 use clientela_store::Store;
@@ -18,20 +18,20 @@ pub async fn run(a: DemoArgs, config: Config) -> Result<ExitCode> {
         seed: a.seed,
         ..DemoConfig::default()
     };
-    let data = generate(&cfg);
-    eprintln!(
-        "generated {} customers, {} orders in {:.1} s",
-        a.customers,
-        data.rows(clientela_core::RecordKind::Order),
-        started.elapsed().as_secs_f64()
-    );
     if let Some(dir) = &a.write_csv {
+        let data = generate(&cfg);
         std::fs::create_dir_all(dir)?;
         for (kind, batches) in &data.tables {
             let path = dir.join(format!("{}.csv", kind.table()));
             write_batches(&path, Format::Csv, *kind, batches)?;
         }
-        eprintln!("CSV files written to {}", dir.display());
+        eprintln!(
+            "generated {} customers, {} orders; CSV files written to {} in {:.1} s",
+            a.customers,
+            data.rows(clientela_core::RecordKind::Order),
+            dir.display(),
+            started.elapsed().as_secs_f64()
+        );
         if a.no_store {
             return Ok(ExitCode::SUCCESS);
         }
@@ -43,20 +43,30 @@ pub async fn run(a: DemoArgs, config: Config) -> Result<ExitCode> {
         let _ = std::fs::remove_file(p);
     }
     let mut store = Store::open(&a.demo_db)?;
-    let rows = data
-        .tables
-        .values()
-        .flatten()
-        .map(|b| b.num_rows() as u64)
-        .sum();
-    let progress = bar(rows, "storing");
+    // Batches are stored as they are generated, so memory stays small at
+    // any size (events may arrive before their customer's record: the store
+    // gives them a minimal record that the description completes).
+    let progress = bar(a.customers as u64 * 24, "generating and storing");
     let mut totals = Totals::default();
-    let t = std::time::Instant::now();
-    for (kind, batches) in &data.tables {
-        store_batches(&mut store, *kind, batches, &mut totals, &progress)?;
+    let mut failure = None;
+    generate_with(&cfg, |kind, batch| {
+        if failure.is_none() {
+            if let Err(e) = store_batches(
+                &mut store,
+                kind,
+                std::slice::from_ref(&batch),
+                &mut totals,
+                &progress,
+            ) {
+                failure = Some(e);
+            }
+        }
+    });
+    if let Some(e) = failure {
+        return Err(e);
     }
     progress.finish_and_clear();
-    totals.print(0, t.elapsed().as_secs_f64());
+    totals.print(0, started.elapsed().as_secs_f64());
     let engine = Engine::new(store.load()?, config)?;
     let report = engine.overview(&ReportRequest::default()).await?;
     crate::output::write_report(&report, &a.out)?;

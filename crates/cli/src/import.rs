@@ -150,8 +150,7 @@ pub fn run(db: &Path, a: ImportArgs, config: &Config) -> Result<ExitCode> {
     let opts = read_options(&a.input, config)?;
     let started = std::time::Instant::now();
     let mut totals = Totals::default();
-    let rejected;
-    if a.input.on_error == OnErrorArg::Stop {
+    let rejected = if a.input.on_error == OnErrorArg::Stop {
         // Read and check everything first: a bad row writes nothing.
         let tables = read_all(&a.files, &opts, &a.input.rejects)?;
         let mut store = Store::open(db)?;
@@ -162,7 +161,7 @@ pub fn run(db: &Path, a: ImportArgs, config: &Config) -> Result<ExitCode> {
             store_batches(&mut store, *kind, batches, &mut totals, &bar)?;
         }
         bar.finish_and_clear();
-        rejected = 0;
+        0
     } else {
         let mut store = Store::open(db)?;
         let mut rejects = Rejects::new(&a.input.rejects);
@@ -180,8 +179,8 @@ pub fn run(db: &Path, a: ImportArgs, config: &Config) -> Result<ExitCode> {
             bar.finish_and_clear();
         }
         rejects.finish()?;
-        rejected = rejects.count;
-    }
+        rejects.count
+    };
     totals.print(rejected, started.elapsed().as_secs_f64());
     eprintln!("store: {}", db.display());
     Ok(ExitCode::SUCCESS)

@@ -9,16 +9,26 @@ fn bin() -> Command {
 }
 
 fn repo(path: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").join(path)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(path)
 }
 
 fn run(dir: &Path, args: &[&str]) -> Output {
-    bin().current_dir(dir).env_remove("CLIENTELA_DB").args(args).output().unwrap()
+    bin()
+        .current_dir(dir)
+        .env_remove("CLIENTELA_DB")
+        .args(args)
+        .output()
+        .unwrap()
 }
 
 fn ok(dir: &Path, args: &[&str]) -> (String, String) {
     let out = run(dir, args);
-    let (so, se) = (String::from_utf8_lossy(&out.stdout).to_string(), String::from_utf8_lossy(&out.stderr).to_string());
+    let (so, se) = (
+        String::from_utf8_lossy(&out.stdout).to_string(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    );
     assert!(out.status.success(), "{args:?} failed:\n{se}");
     (so, se)
 }
@@ -28,9 +38,16 @@ fn json(text: &str) -> Value {
 }
 
 const CDNOW_MAP: &[&str] = &[
-    "--kind", "order", "--delimiter", "whitespace",
-    "--map", "customer_id=customer_id,time=date,amount=dollar_value,quantity=number_of_cds",
-    "--set", "currency=USD", "--date-format", "%Y%m%d",
+    "--kind",
+    "order",
+    "--delimiter",
+    "whitespace",
+    "--map",
+    "customer_id=customer_id,time=date,amount=dollar_value,quantity=number_of_cds",
+    "--set",
+    "currency=USD",
+    "--date-format",
+    "%Y%m%d",
 ];
 
 #[test]
@@ -65,10 +82,18 @@ fn cdnow_through_the_column_mapping() {
 fn report_on_files_without_a_store() {
     let dir = tempfile::tempdir().unwrap();
     let fx = repo("tests/fixtures/basic");
-    let inputs: Vec<String> = ["customers", "orders", "subscriptions", "support", "surveys", "referrals", "leads"]
-        .iter()
-        .map(|f| fx.join(format!("{f}.csv")).display().to_string())
-        .collect();
+    let inputs: Vec<String> = [
+        "customers",
+        "orders",
+        "subscriptions",
+        "support",
+        "surveys",
+        "referrals",
+        "leads",
+    ]
+    .iter()
+    .map(|f| fx.join(format!("{f}.csv")).display().to_string())
+    .collect();
     let mut args = vec!["report", "--as-of", "2024-03-31", "--format", "json"];
     for i in &inputs {
         args.extend(["--input", i.as_str()]);
@@ -79,21 +104,46 @@ fn report_on_files_without_a_store() {
     assert_eq!(r["sections"]["paying"][0]["revenue"], 580.0);
     assert!(!dir.path().join("clientela.db").exists(), "nothing stored");
     // The same in CSV, one file per table.
-    let mut csv_args: Vec<&str> = vec!["report", "--as-of", "2024-03-31", "--format", "csv", "--out", "csv"];
+    let mut csv_args: Vec<&str> = vec![
+        "report",
+        "--as-of",
+        "2024-03-31",
+        "--format",
+        "csv",
+        "--out",
+        "csv",
+    ];
     for i in &inputs {
         csv_args.extend(["--input", i.as_str()]);
     }
     ok(dir.path(), &csv_args);
     let stages = std::fs::read_to_string(dir.path().join("csv/stages.csv")).unwrap();
-    assert!(stages.starts_with("segment,stage,customers,customers_pct\n"), "{stages}");
+    assert!(
+        stages.starts_with("segment,stage,customers,customers_pct\n"),
+        "{stages}"
+    );
     assert!(stages.contains("all,at_risk,1,7.7"), "{stages}");
     // Customers of one stage, and one profile.
-    let mut list = vec!["customers", "--as-of", "2024-03-31", "--stage", "new", "--sort", "id", "--format", "csv"];
+    let mut list = vec![
+        "customers",
+        "--as-of",
+        "2024-03-31",
+        "--stage",
+        "new",
+        "--sort",
+        "id",
+        "--format",
+        "csv",
+    ];
     for i in &inputs {
         list.extend(["--input", i.as_str()]);
     }
     let (out, _) = ok(dir.path(), &list);
-    let ids: Vec<&str> = out.lines().skip(1).map(|l| l.split(',').next().unwrap()).collect();
+    let ids: Vec<&str> = out
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap())
+        .collect();
     assert_eq!(ids, ["B", "D"]);
     let mut one = vec!["customer", "F", "--as-of", "2024-03-31", "--format", "json"];
     for i in &inputs {
@@ -115,7 +165,10 @@ fn a_bad_row_stops_the_import_before_anything_is_written() {
     let out = run(dir.path(), &["import", "orders.csv"]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("orders.csv") && err.contains("line 3") && err.contains("Amount"), "{err}");
+    assert!(
+        err.contains("orders.csv") && err.contains("line 3") && err.contains("Amount"),
+        "{err}"
+    );
     assert!(!dir.path().join("clientela.db").exists(), "nothing written");
 }
 
@@ -139,5 +192,8 @@ fn skip_mode_keeps_good_rows_and_writes_rejects() {
 fn schema_doc_is_current() {
     let (out, _) = ok(Path::new("."), &["schema"]);
     let doc = std::fs::read_to_string(repo("docs/schema.md")).unwrap();
-    assert_eq!(doc, out, "docs/schema.md is stale: run `cargo run -- schema > docs/schema.md`");
+    assert_eq!(
+        doc, out,
+        "docs/schema.md is stale: run `cargo run -- schema > docs/schema.md`"
+    );
 }

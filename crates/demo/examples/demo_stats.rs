@@ -56,6 +56,7 @@ fn main() {
         );
     }
     println!("{:>14} {:>39.1} MB", "total", total as f64 / 1e6);
+    println!("digest {:016x}", digest(&data));
     if let Ok(n) = std::env::var("SAMPLE") {
         sample(&data, n.parse().unwrap_or(3));
     }
@@ -203,6 +204,30 @@ fn mix(data: &DemoData) {
         let list: Vec<String> = counts.iter().map(|(v, n)| format!("{v} {n}")).collect();
         println!("{}.{}: {}", kind.table(), name, list.join(", "));
     }
+    // Share of customers (C ids) with at least one record of each kind.
+    let customers = data.config.customers as f64;
+    let shares: Vec<String> = RecordKind::ALL
+        .into_iter()
+        .filter(|k| k.has_customer())
+        .map(|kind| {
+            let mut ids = std::collections::HashSet::new();
+            for b in data.batches(kind) {
+                let a = b
+                    .column_by_name("customer_id")
+                    .unwrap()
+                    .as_any()
+                    .downcast_ref::<StringArray>()
+                    .unwrap();
+                ids.extend(
+                    (0..a.len())
+                        .map(|r| a.value(r))
+                        .filter(|id| id.starts_with('C')),
+                );
+            }
+            format!("{} {:.3}", kind.table(), ids.len() as f64 / customers)
+        })
+        .collect();
+    println!("share of customers with: {}", shares.join(", "));
     // NPS answers by score.
     let mut nps = [0usize; 11];
     for b in data.batches(RecordKind::Survey) {
@@ -229,4 +254,26 @@ fn mix(data: &DemoData) {
         "nps scores {nps:?}: promoters {promoters:.3}, detractors {detractors:.3}, NPS {:.1}",
         100.0 * (promoters - detractors)
     );
+}
+
+/// A hash of every value of every batch, to compare runs.
+fn digest(data: &DemoData) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    for (kind, batches) in &data.tables {
+        kind.name().hash(&mut h);
+        for b in batches {
+            b.num_rows().hash(&mut h);
+            for c in b.columns() {
+                let d = c.to_data();
+                for buf in d.buffers() {
+                    buf.as_slice().hash(&mut h);
+                }
+                if let Some(n) = d.nulls() {
+                    n.buffer().as_slice().hash(&mut h);
+                }
+            }
+        }
+    }
+    h.finish()
 }

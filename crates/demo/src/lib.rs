@@ -11,6 +11,17 @@
 //! Every person draws from their own random streams, a function of the seed
 //! and their number only, and people are generated in fixed chunks, so the
 //! output does not depend on the number of threads.
+//!
+//! Ids: customers `C0000001`…, prospects `L0000001`… (a lead, maybe a
+//! register entry, never an order). Event ids are `<letter><person>-<n>`
+//! with the person's number (`12` for `C0000012`, `L7` for `L0000007`) and
+//! letters `l` lead, `o` order (a refund adds `r` to its order's id),
+//! `b` subscription change, `t` support, `c` contact, `u` usage, `v` survey,
+//! `r` referral, `y` loyalty; spend ids are `s<yyyymm>-<a|r>-<channel>`.
+//! Subscriptions are `S<person>-<n>`, tickets `T<person>-<n>`.
+//!
+//! All times lie in [`DemoConfig::window`]; money is in minor units of
+//! [`DemoConfig::currency`].
 #![deny(missing_docs)]
 
 mod config;

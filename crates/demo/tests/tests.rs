@@ -309,6 +309,20 @@ mod money {
     #[test]
     fn money_is_in_minor_units_of_the_configured_currency() {
         let data = small();
+        for (kind, column) in [
+            (RecordKind::Order, "amount_minor"),
+            (RecordKind::Order, "discount_minor"),
+            (RecordKind::Subscription, "amount_minor"),
+            (RecordKind::Spend, "amount_minor"),
+        ] {
+            let field = clientela_table::schema_for(kind)
+                .field_with_name(column)
+                .cloned();
+            assert_eq!(
+                field.expect("money column").data_type(),
+                &arrow::datatypes::DataType::Int64
+            );
+        }
         for kind in [
             RecordKind::Order,
             RecordKind::Subscription,

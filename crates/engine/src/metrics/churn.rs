@@ -31,10 +31,9 @@ pub(crate) async fn sections(
         .collect::<Vec<_>>()
         .join(", ");
     let sub_active = if p.config.qualifies("subscription") {
-        format!(
-            " UNION SELECT DISTINCT s.ck, b.i FROM spans s JOIN b ON s.from_day <= b.x AND (s.to_day IS NULL OR s.to_day > b.x)
+        " UNION SELECT DISTINCT s.ck, b.i FROM spans s JOIN b ON s.from_day <= b.x AND (s.to_day IS NULL OR s.to_day > b.x)
                WHERE s.status IN ('active', 'past_due')"
-        )
+            .to_string()
     } else {
         String::new()
     };
