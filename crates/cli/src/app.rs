@@ -10,7 +10,25 @@ use std::process::ExitCode;
 
 /// Runs one command.
 pub fn run(cli: Cli) -> Result<ExitCode> {
-    let config = load_config(cli.config.as_deref(), cli.tz.as_deref())?;
+    let mut config = load_config(cli.config.as_deref())?;
+    // Flags override the file.
+    if let Some(tz) = &cli.tz {
+        config.timezone = tz.clone();
+    }
+    if let Some(days) = cli.activity_window {
+        config.activity_window_days = days;
+    }
+    if let Some(days) = cli.churn_window {
+        config.churn_window_days = days;
+    }
+    if let Some(q) = &cli.qualifying {
+        config.qualifying = q
+            .split(',')
+            .map(|k| k.trim().to_string())
+            .filter(|k| !k.is_empty())
+            .collect();
+    }
+    config.validate()?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -28,16 +46,12 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
 }
 
 /// Configuration: defaults < `clientela.toml` (or --config) < flags.
-fn load_config(path: Option<&Path>, tz: Option<&str>) -> Result<Config> {
-    let mut config = match path {
+fn load_config(path: Option<&Path>) -> Result<Config> {
+    let config = match path {
         Some(p) => read_config(p)?,
         None if Path::new("clientela.toml").exists() => read_config(Path::new("clientela.toml"))?,
         None => Config::default(),
     };
-    if let Some(tz) = tz {
-        config.timezone = tz.to_string();
-    }
-    config.validate()?;
     Ok(config)
 }
 

@@ -24,6 +24,17 @@ pub struct Cli {
     /// Example: --tz Europe/Rome
     #[arg(long, global = true)]
     pub tz: Option<String>,
+    /// Days of the activity window (default 30). Example: --activity-window 14
+    #[arg(long, global = true)]
+    pub activity_window: Option<u32>,
+    /// Days of silence after which a buyer is churned (default 180).
+    #[arg(long, global = true)]
+    pub churn_window: Option<u32>,
+    /// Event kinds that make a customer active, comma separated: order,
+    /// subscription, support, contact_inbound, contact, usage, survey, loyalty.
+    /// Example: --qualifying order,subscription
+    #[arg(long, global = true)]
+    pub qualifying: Option<String>,
     /// The command.
     #[command(subcommand)]
     pub command: Command,

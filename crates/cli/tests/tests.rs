@@ -100,8 +100,8 @@ fn report_on_files_without_a_store() {
     }
     let (out, _) = ok(dir.path(), &args);
     let r = json(&out);
-    assert_eq!(r["sections"]["paying"][0]["paying_customers"], 11);
-    assert_eq!(r["sections"]["paying"][0]["revenue"], 580.0);
+    assert_eq!(r["sections"]["paying"][0]["paying_customers"], 12);
+    assert_eq!(r["sections"]["paying"][0]["revenue"], 585.0);
     assert!(!dir.path().join("clientela.db").exists(), "nothing stored");
     // The same in CSV, one file per table.
     let mut csv_args: Vec<&str> = vec![
@@ -122,7 +122,7 @@ fn report_on_files_without_a_store() {
         stages.starts_with("segment,stage,customers,customers_pct\n"),
         "{stages}"
     );
-    assert!(stages.contains("all,at_risk,1,7.7"), "{stages}");
+    assert!(stages.contains("all,at_risk,2,14.3"), "{stages}");
     // Customers of one stage, and one profile.
     let mut list = vec![
         "customers",
@@ -196,4 +196,45 @@ fn schema_doc_is_current() {
         doc, out,
         "docs/schema.md is stale: run `cargo run -- schema > docs/schema.md`"
     );
+}
+
+#[test]
+fn configuration_file_and_flags_override_defaults() {
+    let dir = tempfile::tempdir().unwrap();
+    let fx = repo("tests/fixtures/basic/orders.csv")
+        .display()
+        .to_string();
+    let base = [
+        "--input",
+        fx.as_str(),
+        "--as-of",
+        "2024-03-31",
+        "--format",
+        "json",
+    ];
+    let active = |extra: &[&str]| -> Value {
+        let mut args = extra.to_vec();
+        args.push("report");
+        args.extend(base);
+        let (out, _) = ok(dir.path(), &args);
+        json(&out)["sections"]["active"][0]["active_customers"].clone()
+    };
+    // Orders only: A B C D I L have an order in the 30 days (L on 03-01 is day 31: not).
+    assert_eq!(active(&[]), 5);
+    assert_eq!(active(&["--activity-window", "31"]), 6);
+    std::fs::write(
+        dir.path().join("clientela.toml"),
+        "activity_window_days = 31\n",
+    )
+    .unwrap();
+    assert_eq!(active(&[]), 6);
+    assert_eq!(
+        active(&["--activity-window", "10"]),
+        2,
+        "flag beats file: D (03-28), C (03-25)"
+    );
+    std::fs::write(dir.path().join("clientela.toml"), "activity_window = 31\n").unwrap();
+    let out = run(dir.path(), &["report", "--input", fx.as_str()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("activity_window"));
 }
