@@ -23,37 +23,46 @@ pub(crate) fn facts_sql(p: &Params) -> String {
     let win = d - aw; // a day is in the activity window when > win
     let year = d - 365;
     let mut last_days: Vec<&str> = Vec::new();
+    let mut first_days: Vec<&str> = Vec::new();
     let mut counts_365: Vec<&str> = Vec::new();
     if c.qualifies("order") {
         last_days.push("o.last_order_day");
+        first_days.push("o.first_order_day");
         counts_365.push("COALESCE(o.orders_365, 0)");
     }
     if c.qualifies("support") {
         last_days.push("su.last_day");
+        first_days.push("su.first_day");
         counts_365.push("COALESCE(su.n_365, 0)");
     }
     if c.qualifies("contact") {
         last_days.push("co.last_any_day");
+        first_days.push("co.first_any_day");
         counts_365.push("COALESCE(co.any_365, 0)");
     } else if c.qualifies("contact_inbound") {
         last_days.push("co.last_in_day");
+        first_days.push("co.first_in_day");
         counts_365.push("COALESCE(co.in_365, 0)");
     }
     if c.qualifies("usage") {
         last_days.push("us.last_day");
+        first_days.push("us.first_day");
         counts_365.push("COALESCE(us.n_365, 0)");
     }
     if c.qualifies("survey") {
         last_days.push("sv.last_day");
+        first_days.push("sv.first_day");
         counts_365.push("COALESCE(sv.n_365, 0)");
     }
     if c.qualifies("loyalty") {
         last_days.push("lo.last_day");
+        first_days.push("lo.first_day");
         counts_365.push("COALESCE(lo.n_365, 0)");
     }
     let sub_day = if c.qualifies("subscription") {
         // An active subscription is an ongoing interaction: it counts on the as-of day.
         counts_365.push("COALESCE(sb.changes_365, 0)");
+        first_days.push("sb.first_change_day");
         format!("CASE WHEN sb.active_product = 1 OR sb.active_service = 1 THEN {d} ELSE sb.last_change_day END")
     } else {
         "CAST(NULL AS INT)".into()
@@ -62,6 +71,7 @@ pub(crate) fn facts_sql(p: &Params) -> String {
         "greatest({}, {sub_day}, CAST(NULL AS INT))",
         last_days.join(", ")
     );
+    let first_interaction = format!("least({}, CAST(NULL AS INT))", first_days.join(", "));
     let interactions = if counts_365.is_empty() {
         "0".to_string()
     } else {
@@ -79,30 +89,31 @@ o AS (SELECT ck,
     SUM(CASE WHEN amount_minor > 0 AND day > {year} THEN 1 ELSE 0 END) AS orders_365,
     SUM(CASE WHEN day > {year} THEN amount_minor ELSE 0 END) AS revenue_365_minor
   FROM orders WHERE day <= {d} GROUP BY ck),
-su AS (SELECT ck, MAX(day) AS last_day,
+su AS (SELECT ck, MAX(day) AS last_day, MIN(day) AS first_day,
     SUM(CASE WHEN day > {win} THEN 1 ELSE 0 END) AS n_window,
     SUM(CASE WHEN day > {year} THEN 1 ELSE 0 END) AS n_365,
     SUM(CASE WHEN kind = 'complaint' THEN 1 ELSE 0 END) AS complaints
   FROM support WHERE day <= {d} GROUP BY ck),
 co AS (SELECT ck, MAX(day) AS last_any_day,
     MAX(CASE WHEN direction = 'inbound' THEN day END) AS last_in_day,
+    MIN(day) AS first_any_day, MIN(CASE WHEN direction = 'inbound' THEN day END) AS first_in_day,
     SUM(CASE WHEN direction = 'inbound' AND day > {win} THEN 1 ELSE 0 END) AS in_window,
     SUM(CASE WHEN direction = 'inbound' AND day > {year} THEN 1 ELSE 0 END) AS in_365,
     SUM(CASE WHEN day > {year} THEN 1 ELSE 0 END) AS any_365
   FROM contacts WHERE day <= {d} GROUP BY ck),
-us AS (SELECT ck, MAX(day) AS last_day, SUM(CASE WHEN day > {year} THEN 1 ELSE 0 END) AS n_365
+us AS (SELECT ck, MAX(day) AS last_day, MIN(day) AS first_day, SUM(CASE WHEN day > {year} THEN 1 ELSE 0 END) AS n_365
   FROM usage WHERE day <= {d} GROUP BY ck),
-sv AS (SELECT ck, MAX(day) AS last_day, SUM(CASE WHEN day > {year} THEN 1 ELSE 0 END) AS n_365
+sv AS (SELECT ck, MAX(day) AS last_day, MIN(day) AS first_day, SUM(CASE WHEN day > {year} THEN 1 ELSE 0 END) AS n_365
   FROM surveys WHERE day <= {d} GROUP BY ck),
 np AS (SELECT ck, last_value(score ORDER BY time) AS latest_nps, MAX(score) AS best_nps
   FROM surveys WHERE day <= {d} AND survey = 'nps' GROUP BY ck),
-lo AS (SELECT ck, MAX(day) AS last_day, SUM(CASE WHEN day > {year} THEN 1 ELSE 0 END) AS n_365,
+lo AS (SELECT ck, MAX(day) AS last_day, MIN(day) AS first_day, SUM(CASE WHEN day > {year} THEN 1 ELSE 0 END) AS n_365,
     SUM(points) AS points
   FROM loyalty WHERE day <= {d} GROUP BY ck),
 sub1 AS (SELECT ck, subscription_id,
     last_value(status ORDER BY time) AS status,
     last_value(kind ORDER BY time) AS kind,
-    MAX(day) AS last_change_day,
+    MAX(day) AS last_change_day, MIN(day) AS first_change_day,
     SUM(CASE WHEN day > {year} THEN 1 ELSE 0 END) AS changes_365,
     MIN(CASE WHEN status IN {ACTIVE_STATUSES} AND amount_minor > 0 THEN day END) AS first_paid_day
   FROM subscriptions WHERE day <= {d} GROUP BY ck, subscription_id),
@@ -110,7 +121,7 @@ sb AS (SELECT ck, COUNT(*) AS subscriptions,
     MAX(CASE WHEN status IN {ACTIVE_STATUSES} AND kind = 'product' THEN 1 ELSE 0 END) AS active_product,
     MAX(CASE WHEN status IN {ACTIVE_STATUSES} AND kind = 'service' THEN 1 ELSE 0 END) AS active_service,
     MIN(CASE WHEN status IN {ENDED_STATUSES} THEN 1 ELSE 0 END) AS all_ended,
-    MAX(last_change_day) AS last_change_day,
+    MAX(last_change_day) AS last_change_day, MIN(first_change_day) AS first_change_day,
     SUM(changes_365) AS changes_365,
     MIN(first_paid_day) AS first_paid_day
   FROM sub1 GROUP BY ck),
@@ -138,6 +149,7 @@ base AS (SELECT c.ck, c.customer_id, c.country, c.city, c.gender, c.source, c.ch
     COALESCE(lo.points, 0) AS loyalty_points,
     ld.first_lead_day,
     {last_interaction} AS last_interaction_day,
+    {first_interaction} AS first_interaction_day,
     {interactions} AS interactions_365,
     (c.signup_day <= {d} OR o.ck IS NOT NULL OR su.ck IS NOT NULL OR co.ck IS NOT NULL OR us.ck IS NOT NULL
       OR sv.ck IS NOT NULL OR lo.ck IS NOT NULL OR sb.ck IS NOT NULL OR rf.ck IS NOT NULL OR ld.ck IS NOT NULL) AS known

@@ -173,6 +173,19 @@ impl Params {
         )
     }
 
+    /// Distinct `(ck, day)` of qualifying interactions over the days the
+    /// period lifecycle (one period before the first) and churn (one
+    /// activity window before the first period) look at.
+    pub fn recent_interactions_sql(&self) -> String {
+        let first = self.first_start();
+        let prev_first = day_of(self.granularity.start_of(date_of(first - 1)));
+        let from = (prev_first - 1).min(first - 1 - self.config.activity_window_days as i32);
+        format!(
+            "SELECT DISTINCT ck, day FROM ({})",
+            self.interactions_sql(from)
+        )
+    }
+
     /// A qualifying-event union `(ck, day)` for days in `(from, d]`, from
     /// the kinds the configuration counts (an active subscription is
     /// handled apart, by its spans).

@@ -59,8 +59,11 @@ impl Engine {
         sections.extend(metrics::paying::sections(ctx, &p).await?);
         sections.extend(metrics::active::sections(ctx, &p).await?);
         sections.extend(metrics::stages::sections(ctx, &p).await?);
+        // One pass over the events for both trends below.
+        crate::facts::materialize(ctx, &p.recent_interactions_sql(), "recent_interactions").await?;
         sections.extend(metrics::period_lifecycle::sections(ctx, &p).await?);
         sections.extend(metrics::churn::sections(ctx, &p).await?);
+        ctx.deregister_table("recent_interactions")?;
         sections.extend(metrics::nps::sections(ctx, &p).await?);
         sections.extend(metrics::capital::sections(ctx, &p).await?);
         Ok(self.finish(p.as_of(), sections))

@@ -39,7 +39,7 @@ pub(crate) async fn sections(
     };
     let sql = format!(
         "WITH b AS (SELECT column1 AS i, column2 AS x, column3 AS p FROM (VALUES {values})),
-         ev AS (SELECT DISTINCT ck, day FROM ({events})),
+         ev AS (SELECT ck, day FROM recent_interactions WHERE day > {from}),
          spans AS (SELECT ck, day AS from_day, status,
              lead(day) OVER (PARTITION BY ck, subscription_id ORDER BY time) AS to_day
            FROM subscriptions WHERE day <= {d}),
@@ -54,7 +54,7 @@ pub(crate) async fn sections(
            MAX(e.active_at_end) AS active_at_end
          FROM moves m JOIN b ON b.i = m.i LEFT JOIN ends e ON e.i = m.i{join}
          GROUP BY b.p, 2 ORDER BY b.p, 2",
-        events = p.interactions_sql(periods[0].0 - 1 - aw),
+        from = periods[0].0 - 1 - aw,
         d = p.d,
         n = periods.len(),
         join = p.seg_join("m"),

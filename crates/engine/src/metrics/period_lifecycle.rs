@@ -15,8 +15,8 @@ pub(crate) async fn sections(
     let prev_first = p.granularity.start_of(crate::params::date_of(first - 1));
     let prev_first = crate::params::day_of(prev_first);
     let sql = format!(
-        "WITH first AS (SELECT ck, MIN(day) AS first_day FROM ({all}) GROUP BY ck),
-         act AS (SELECT DISTINCT ck, {period} AS p FROM ({recent})),
+        "WITH first AS (SELECT ck, first_interaction_day AS first_day FROM customer_stage),
+         act AS (SELECT DISTINCT ck, {period} AS p FROM recent_interactions WHERE day > {from}),
          per AS {periods},
          cur AS (SELECT a.ck, a.p,
              CASE WHEN {first_period} = a.p THEN 1 ELSE 0 END AS is_new,
@@ -33,8 +33,7 @@ pub(crate) async fn sections(
            SUM(x.is_new) AS new, SUM(x.is_returning) AS returning, SUM(x.is_resurrecting) AS resurrecting,
            SUM(x.is_new + x.is_returning + x.is_resurrecting) AS active, SUM(x.is_dormant) AS dormant
          FROM x{join} GROUP BY x.p, 2 ORDER BY x.p, 2",
-        all = p.interactions_sql(i32::MIN),
-        recent = p.interactions_sql(prev_first - 1),
+        from = prev_first - 1,
         period = p.period_of("day"),
         periods = p.periods_values(),
         first_period = p.period_of("fi.first_day"),
