@@ -89,12 +89,18 @@ pub fn engine(db: &Path, q: &QueryArgs, config: Config) -> Result<Engine> {
             );
         }
         let store = Store::open(db)?;
-        store
-            .load()
-            .with_context(|| format!("reading {}", db.display()))?
+        let t = std::time::Instant::now();
+        let ds = store
+            .load_columns(clientela_engine::analytic_columns)
+            .with_context(|| format!("reading {}", db.display()))?;
+        if std::env::var_os("CLIENTELA_TIMINGS").is_some() {
+            eprintln!("[timing] load store: {:.3} s", t.elapsed().as_secs_f64());
+        }
+        ds
     } else {
         let opts = read_options(&q.read, &config)?;
         Dataset::from_canonical(&read_all(&q.inputs, &opts, &q.read.rejects)?)
+            .project(clientela_engine::analytic_columns)
     };
     crate::app::open_engine(dataset, config)
 }

@@ -28,6 +28,31 @@ use clientela_table::Dataset;
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::prelude::SessionContext;
 
+/// The columns of each kind that the metrics read (`None`: all of them).
+/// Loading only these keeps memory and load time down on large stores.
+pub fn analytic_columns(kind: clientela_core::RecordKind) -> Option<&'static [&'static str]> {
+    use clientela_core::RecordKind as K;
+    Some(match kind {
+        K::Customer | K::Spend => return None,
+        K::Lead | K::Usage => &["ck", "time"],
+        K::Order => &["ck", "time", "amount_minor", "currency"],
+        K::Subscription => &[
+            "ck",
+            "time",
+            "subscription_id",
+            "kind",
+            "status",
+            "amount_minor",
+            "currency",
+        ],
+        K::Support => &["ck", "time", "kind"],
+        K::Contact => &["ck", "time", "direction"],
+        K::Survey => &["ck", "time", "survey", "score", "comment"],
+        K::Referral => &["ck", "time", "referred_id"],
+        K::Loyalty => &["ck", "time", "points"],
+    })
+}
+
 /// An engine over one data set.
 pub struct Engine {
     ctx: SessionContext,
@@ -41,9 +66,11 @@ impl Engine {
     /// Fails on mixed currencies without exchange rates.
     pub fn new(dataset: Dataset, config: Config) -> Result<Engine, EngineError> {
         config.validate()?;
+        let mut clock = report::Clock::new();
         let ctx = SessionContext::new();
         udf::register(&ctx);
         let info = tables::register(&ctx, dataset, &config)?;
+        clock.lap("register tables");
         Ok(Engine { ctx, config, info })
     }
 

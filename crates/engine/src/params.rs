@@ -98,7 +98,14 @@ impl Params {
         Ok(Params {
             d,
             granularity: req.granularity,
-            periods: req.periods.unwrap_or(config.trend_periods as usize).max(1),
+            periods: match req.periods.unwrap_or(config.trend_periods as usize) {
+                n @ 1..=60 => n,
+                n => {
+                    return Err(EngineError::Request(format!(
+                        "{n} periods asked: trends show 1 to 60 periods"
+                    )))
+                }
+            },
             by: req.by.clone(),
             config: config.clone(),
         })
@@ -173,17 +180,19 @@ impl Params {
         )
     }
 
-    /// Distinct `(ck, day)` of qualifying interactions over the days the
-    /// period lifecycle (one period before the first) and churn (one
-    /// activity window before the first period) look at.
-    pub fn recent_interactions_sql(&self) -> String {
-        let first = self.first_start();
-        let prev_first = day_of(self.granularity.start_of(date_of(first - 1)));
-        let from = (prev_first - 1).min(first - 1 - self.config.activity_window_days as i32);
-        format!(
-            "SELECT DISTINCT ck, day FROM ({})",
-            self.interactions_sql(from)
-        )
+    /// Start of the period before the first trend period (the period
+    /// lifecycle needs it to tell returning from resurrecting).
+    pub fn lifecycle_first(&self) -> i32 {
+        day_of(self.granularity.start_of(date_of(self.first_start() - 1)))
+    }
+
+    /// Boundary days of churn: the day before the first period, then the
+    /// last day of each period (the as-of day for the current one).
+    pub fn bounds(&self) -> Vec<i32> {
+        let periods = self.periods();
+        let mut b = vec![periods[0].0 - 1];
+        b.extend(periods.iter().map(|(_, e)| (e - 1).min(self.d)));
+        b
     }
 
     /// A qualifying-event union `(ck, day)` for days in `(from, d]`, from

@@ -53,19 +53,28 @@ impl Engine {
     /// retention, NPS and CSAT, customer capital.
     pub async fn overview(&self, req: &ReportRequest) -> Result<Report, EngineError> {
         let p = self.params(req)?;
+        let mut clock = Clock::new();
         self.stages(&p).await?;
+        clock.lap("facts and stages");
         let ctx = self.context();
         let mut sections = Vec::new();
         sections.extend(metrics::paying::sections(ctx, &p).await?);
+        clock.lap("paying");
         sections.extend(metrics::active::sections(ctx, &p).await?);
+        clock.lap("active");
         sections.extend(metrics::stages::sections(ctx, &p).await?);
+        clock.lap("stages, transitions, funnel");
         // One pass over the events for both trends below.
-        crate::facts::materialize(ctx, &p.recent_interactions_sql(), "recent_interactions").await?;
+        metrics::activity_masks::compute(ctx, &p).await?;
+        clock.lap("activity masks");
         sections.extend(metrics::period_lifecycle::sections(ctx, &p).await?);
+        clock.lap("period lifecycle");
         sections.extend(metrics::churn::sections(ctx, &p).await?);
-        ctx.deregister_table("recent_interactions")?;
+        clock.lap("churn");
+        ctx.deregister_table(metrics::activity_masks::TABLE)?;
         sections.extend(metrics::nps::sections(ctx, &p).await?);
         sections.extend(metrics::capital::sections(ctx, &p).await?);
+        clock.lap("nps, capital");
         Ok(self.finish(p.as_of(), sections))
     }
 
@@ -145,4 +154,30 @@ pub(crate) async fn section(
         title: title.into(),
         batch: query(ctx, sql).await?,
     })
+}
+
+/// Step timings on stderr when `CLIENTELA_TIMINGS` is set (for benchmarks
+/// and for finding the slow part of a report on real data).
+pub(crate) struct Clock {
+    on: bool,
+    last: std::time::Instant,
+}
+
+impl Clock {
+    pub(crate) fn new() -> Clock {
+        Clock {
+            on: std::env::var_os("CLIENTELA_TIMINGS").is_some(),
+            last: std::time::Instant::now(),
+        }
+    }
+
+    pub(crate) fn lap(&mut self, what: &str) {
+        if self.on {
+            eprintln!(
+                "[timing] {what}: {:.3} s",
+                self.last.elapsed().as_secs_f64()
+            );
+        }
+        self.last = std::time::Instant::now();
+    }
 }

@@ -9,7 +9,7 @@ use crate::{Store, StoreError};
 use clientela_core::RecordKind;
 use clientela_table::arrow::ipc::reader::FileReader;
 use clientela_table::arrow::ipc::writer::FileWriter;
-use clientela_table::{keyed_schema, Dataset};
+use clientela_table::{keyed_schema, projection, Dataset};
 use std::fs::{self, File};
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
@@ -27,9 +27,18 @@ impl Store {
     /// Every table, keyed: from the columnar copy when it is current,
     /// otherwise from SQLite (and the copy is then rewritten).
     pub fn load(&self) -> Result<Dataset, StoreError> {
+        self.load_columns(|_| None)
+    }
+
+    /// Like [`load`](Self::load), keeping of each kind only the columns
+    /// `columns` names (`None`: all); the columnar copy is read projected.
+    pub fn load_columns(
+        &self,
+        columns: impl Fn(RecordKind) -> Option<&'static [&'static str]> + Copy,
+    ) -> Result<Dataset, StoreError> {
         let generation = self.generation()?;
         let dir = self.snapshot_dir();
-        if let Ok(ds) = read_snapshot(&dir, generation) {
+        if let Ok(ds) = read_snapshot(&dir, generation, columns) {
             return Ok(ds);
         }
         let ds = self.load_from_sqlite()?;
@@ -37,7 +46,7 @@ impl Store {
         if let Err(e) = write_snapshot(&dir, generation, &ds) {
             eprintln!("warning: {e}");
         }
-        Ok(ds)
+        Ok(ds.project(columns))
     }
 }
 
@@ -48,7 +57,11 @@ fn snap_err(path: &Path, e: impl std::fmt::Display) -> StoreError {
     }
 }
 
-fn read_snapshot(dir: &Path, generation: i64) -> Result<Dataset, StoreError> {
+fn read_snapshot(
+    dir: &Path,
+    generation: i64,
+    columns: impl Fn(RecordKind) -> Option<&'static [&'static str]>,
+) -> Result<Dataset, StoreError> {
     let gen_path = dir.join(GENERATION_FILE);
     let recorded = fs::read_to_string(&gen_path).map_err(|e| snap_err(&gen_path, e))?;
     if recorded.trim() != generation.to_string() {
@@ -58,8 +71,18 @@ fn read_snapshot(dir: &Path, generation: i64) -> Result<Dataset, StoreError> {
     for kind in RecordKind::ALL {
         let path = dir.join(format!("{}.arrow", kind.table()));
         let file = File::open(&path).map_err(|e| snap_err(&path, e))?;
-        let reader = FileReader::try_new(file, None).map_err(|e| snap_err(&path, e))?;
-        if reader.schema() != keyed_schema(kind) {
+        let projection = columns(kind).map(|keep| projection(kind, keep));
+        let reader = FileReader::try_new(std::io::BufReader::new(file), projection.clone())
+            .map_err(|e| snap_err(&path, e))?;
+        let expected = match &projection {
+            Some(p) => std::sync::Arc::new(
+                keyed_schema(kind)
+                    .project(p)
+                    .map_err(|e| snap_err(&path, e))?,
+            ),
+            None => keyed_schema(kind),
+        };
+        if reader.schema() != expected {
             return Err(snap_err(&path, "schema differs"));
         }
         let batches = reader

@@ -63,6 +63,31 @@ impl Dataset {
             .map_or(0, |b| b.iter().map(|b| b.num_rows()).sum())
     }
 
+    /// Keeps, for each kind where `columns` says which, only those columns
+    /// (in table order); other kinds are kept whole. Frees the memory of
+    /// columns no metric reads.
+    pub fn project(
+        self,
+        columns: impl Fn(RecordKind) -> Option<&'static [&'static str]>,
+    ) -> Dataset {
+        let tables = self
+            .tables
+            .into_iter()
+            .map(|(kind, batches)| match columns(kind) {
+                None => (kind, batches),
+                Some(keep) => {
+                    let indices = projection(kind, keep);
+                    let batches = batches
+                        .iter()
+                        .map(|b| b.project(&indices).expect("indices of the keyed schema"))
+                        .collect();
+                    (kind, batches)
+                }
+            })
+            .collect();
+        Dataset { tables }
+    }
+
     /// Keys canonical batches (with `customer_id` strings): every customer id
     /// seen in any table gets a key; ids referenced by events but never
     /// described get a minimal customer row (only `ck` and `customer_id`).
@@ -118,6 +143,17 @@ impl Dataset {
         );
         out
     }
+}
+
+/// Indices in [`keyed_schema`] of `kind` of the named columns, in table order.
+pub fn projection(kind: RecordKind, keep: &[&str]) -> Vec<usize> {
+    keyed_schema(kind)
+        .fields()
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| keep.contains(&f.name().as_str()))
+        .map(|(i, _)| i)
+        .collect()
 }
 
 /// The keyed customers table: one row per key, described or minimal.

@@ -13,7 +13,7 @@ mod parse;
 mod schema;
 
 pub use builder::{KindBuilder, Value};
-pub use keyed::{keyed_schema, Dataset, KEY};
+pub use keyed::{keyed_schema, projection, Dataset, KEY};
 pub use parse::{derive_event_id, parse_row, FieldError, RowContext};
 pub use schema::{schema_for, TIME_ZONE};
 

@@ -3,6 +3,7 @@
 //! materialised `customer_stage` table.
 
 pub(crate) mod active;
+pub(crate) mod activity_masks;
 pub(crate) mod capital;
 pub(crate) mod churn;
 pub(crate) mod nps;
