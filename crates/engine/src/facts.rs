@@ -77,7 +77,7 @@ pub(crate) fn facts_sql(p: &Params) -> String {
     } else {
         counts_365.join(" + ")
     };
-    format!(
+    let sql = format!(
         "WITH
 o AS (SELECT ck,
     SUM(amount_minor) AS net_minor,
@@ -127,6 +127,7 @@ sb AS (SELECT ck, COUNT(*) AS subscriptions,
   FROM sub1 GROUP BY ck),
 rf AS (SELECT ck, COUNT(*) AS referrals FROM referrals WHERE day <= {d} GROUP BY ck),
 ld AS (SELECT ck, MIN(day) AS first_lead_day FROM leads WHERE day <= {d} GROUP BY ck),
+{merged_ctes}
 base AS (SELECT c.ck, c.customer_id, c.country, c.city, c.gender, c.source, c.channel, c.consent,
     c.birth_year, c.tags, c.signup_day,
     COALESCE(o.net_minor, 0) AS net_minor,
@@ -134,7 +135,7 @@ base AS (SELECT c.ck, c.customer_id, c.country, c.city, c.gender, c.source, c.ch
     COALESCE(o.orders_loyalty, 0) AS orders_loyalty,
     COALESCE(o.orders_window, 0) AS orders_window,
     COALESCE(o.revenue_365_minor, 0) AS revenue_365_minor,
-    o.first_order_day, o.last_order_day,
+    o.first_order_day AS first_order_day, o.last_order_day AS last_order_day,
     least(CASE WHEN o.net_minor > 0 THEN o.first_order_day END, sb.first_paid_day) AS first_pay_day,
     (COALESCE(o.net_minor, 0) > 0 OR sb.first_paid_day IS NOT NULL) AS paying,
     COALESCE(sb.subscriptions, 0) AS subscriptions,
@@ -144,20 +145,15 @@ base AS (SELECT c.ck, c.customer_id, c.country, c.city, c.gender, c.source, c.ch
     COALESCE(su.n_window, 0) > 0 AS support_active,
     COALESCE(co.in_window, 0) > 0 AS contact_active,
     COALESCE(su.complaints, 0) AS complaints,
-    np.latest_nps, np.best_nps,
+    np.latest_nps AS latest_nps, np.best_nps AS best_nps,
     COALESCE(rf.referrals, 0) AS referrals,
     COALESCE(lo.points, 0) AS loyalty_points,
-    ld.first_lead_day,
+    ld.first_lead_day AS first_lead_day,
     {last_interaction} AS last_interaction_day,
     {first_interaction} AS first_interaction_day,
     {interactions} AS interactions_365,
-    (c.signup_day <= {d} OR o.ck IS NOT NULL OR su.ck IS NOT NULL OR co.ck IS NOT NULL OR us.ck IS NOT NULL
-      OR sv.ck IS NOT NULL OR lo.ck IS NOT NULL OR sb.ck IS NOT NULL OR rf.ck IS NOT NULL OR ld.ck IS NOT NULL) AS known
-  FROM customers c
-  LEFT JOIN o ON o.ck = c.ck LEFT JOIN su ON su.ck = c.ck LEFT JOIN co ON co.ck = c.ck
-  LEFT JOIN us ON us.ck = c.ck LEFT JOIN sv ON sv.ck = c.ck LEFT JOIN np ON np.ck = c.ck
-  LEFT JOIN lo ON lo.ck = c.ck LEFT JOIN sb ON sb.ck = c.ck LEFT JOIN rf ON rf.ck = c.ck
-  LEFT JOIN ld ON ld.ck = c.ck)
+    (c.signup_day <= {d} OR a.ck IS NOT NULL) AS known
+  FROM customers c LEFT JOIN merged a ON a.ck = c.ck)
 SELECT *,
   {d} - last_interaction_day AS silence_days,
   COALESCE({d} - last_interaction_day < {aw}, false) AS active,
@@ -166,11 +162,131 @@ SELECT *,
   orders_window > 0 AS recent_buyer,
   (orders_loyalty >= {min_orders} AND COALESCE({d} - first_order_day >= {min_tenure}, false)) AS loyal_buyer
 FROM base WHERE known",
+        merged_ctes = merged_ctes(),
         loy = d - lw,
         margin = c.gross_margin,
         min_orders = c.loyal_min_orders,
         min_tenure = c.loyal_min_tenure_days,
+    );
+    qualify_merged(&sql)
+}
+
+/// Per-customer aggregates of each source and their columns. Instead of
+/// joining ten aggregates to the customers one after the other (each join
+/// re-hashing and copying ever wider rows), their rows are stacked with
+/// `UNION ALL` and merged by one aggregation on `ck`, then joined once.
+const SOURCES: &[(&str, &[&str])] = &[
+    (
+        "o",
+        &[
+            "net_minor",
+            "orders",
+            "first_order_day",
+            "last_order_day",
+            "orders_loyalty",
+            "orders_window",
+            "orders_365",
+            "revenue_365_minor",
+        ],
+    ),
+    (
+        "su",
+        &["last_day", "first_day", "n_window", "n_365", "complaints"],
+    ),
+    (
+        "co",
+        &[
+            "last_any_day",
+            "last_in_day",
+            "first_any_day",
+            "first_in_day",
+            "in_window",
+            "in_365",
+            "any_365",
+        ],
+    ),
+    ("us", &["last_day", "first_day", "n_365"]),
+    ("sv", &["last_day", "first_day", "n_365"]),
+    ("np", &["latest_nps", "best_nps"]),
+    ("lo", &["last_day", "first_day", "n_365", "points"]),
+    (
+        "sb",
+        &[
+            "subscriptions",
+            "active_product",
+            "active_service",
+            "all_ended",
+            "last_change_day",
+            "first_change_day",
+            "changes_365",
+            "first_paid_day",
+        ],
+    ),
+    ("rf", &["referrals"]),
+    ("ld", &["first_lead_day"]),
+];
+
+/// The `merged` CTE (and `stacked` under it): one row per customer with
+/// every source's columns named `<source>__<column>`.
+fn merged_ctes() -> String {
+    let all: Vec<(String, &str, &str)> = SOURCES
+        .iter()
+        .flat_map(|(s, cols)| cols.iter().map(move |c| (format!("{s}__{c}"), *s, *c)))
+        .collect();
+    let branches: Vec<String> = SOURCES
+        .iter()
+        .map(|(src, _)| {
+            let cols: Vec<String> = all
+                .iter()
+                .map(|(name, s, c)| {
+                    if s == src {
+                        format!("{c} AS {name}")
+                    } else {
+                        format!("NULL AS {name}")
+                    }
+                })
+                .collect();
+            format!("SELECT ck, {} FROM {src}", cols.join(", "))
+        })
+        .collect();
+    let maxes: Vec<String> = all
+        .iter()
+        .map(|(name, _, _)| format!("MAX({name}) AS {name}"))
+        .collect();
+    format!(
+        "stacked AS ({}),\nmerged AS (SELECT ck, {} FROM stacked GROUP BY ck),",
+        branches.join("\n  UNION ALL "),
+        maxes.join(", ")
     )
+}
+
+/// Rewrites `o.net_minor` into `a.o__net_minor` (and so on for every source
+/// column) wherever a source alias is used as a qualifier.
+fn qualify_merged(sql: &str) -> String {
+    let mut out = sql.to_string();
+    for (src, cols) in SOURCES {
+        for col in *cols {
+            let from = format!("{src}.{col}");
+            let to = format!("a.{src}__{col}");
+            let mut result = String::with_capacity(out.len());
+            let mut rest = out.as_str();
+            while let Some(pos) = rest.find(&from) {
+                let before = rest[..pos].chars().last();
+                let after = rest[pos + from.len()..].chars().next();
+                let word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
+                result.push_str(&rest[..pos]);
+                if word(before) || word(after) {
+                    result.push_str(&from);
+                } else {
+                    result.push_str(&to);
+                }
+                rest = &rest[pos + from.len()..];
+            }
+            result.push_str(rest);
+            out = result;
+        }
+    }
+    out
 }
 
 /// The stage plan over the materialised facts (`facts_table`).
