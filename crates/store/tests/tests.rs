@@ -160,6 +160,23 @@ fn the_columnar_copy_follows_the_database() {
         ds.tables[&RecordKind::Order],
         ds2.tables[&RecordKind::Order]
     );
+    // A projected load reads only the asked columns, from the copy or from SQLite.
+    let only = |k: RecordKind| (k == RecordKind::Order).then_some(&["ck", "amount_minor"][..]);
+    for _ in 0..2 {
+        let p = store.load_columns(only).unwrap();
+        let o = &p.tables[&RecordKind::Order][0];
+        let schema = o.schema();
+        let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+        assert_eq!(names, ["ck", "amount_minor"]);
+        let amounts = o.column(1).as_any().downcast_ref::<Int64Array>().unwrap();
+        assert_eq!(amounts.values(), &[100, 200]);
+        let customers = &p.tables[&RecordKind::Customer][0];
+        assert_eq!(
+            customers.num_columns(),
+            ds.tables[&RecordKind::Customer][0].num_columns()
+        );
+        std::fs::remove_dir_all(store.snapshot_dir()).unwrap();
+    }
 }
 
 #[test]
