@@ -16,11 +16,14 @@ measure() { # label, command…
   printf '%-28s %8.2f s  %8.0f MB peak\n' "$label" "$secs" "$((kb / 1024))"
 }
 measure generate-csv "$BIN" demo --customers "$N" --write-csv "$W/csv" --no-store
+measure baseline-cat-csv sh -c "cat $W/csv/*.csv > /dev/null"
 rows=$(cat "$W"/csv/*.csv | wc -l)
 files=$(ls "$W"/csv/*.csv)
 echo "rows in CSV files (incl. headers): $rows"
 measure import "$BIN" --db "$W/b.db" import $files
 grep "rows/s" "$W/import.err" || true
+measure baseline-copy-db cp "$W/b.db" "$W/copy.db"
+rm -f "$W/copy.db"
 measure report-store-first "$BIN" --db "$W/b.db" report
 measure report-store "$BIN" --db "$W/b.db" report
 inputs=(); for f in $files; do inputs+=(--input "$f"); done
