@@ -56,23 +56,52 @@ pub fn read_options(a: &InputArgs, config: &Config) -> Result<ReadOptions> {
     })
 }
 
-/// Reads files completely into canonical batches per kind. Rejected rows
-/// (with `--on-error skip`) are written to the rejects file.
+/// One file read completely: its kind, good batches and rejected rows.
+type FileRead = (RecordKind, Vec<RecordBatch>, Vec<clientela_ingest::Reject>);
+
+fn read_one(path: &Path, opts: &ReadOptions) -> Result<FileRead> {
+    let reader = read_file(path, opts)?;
+    let kind = reader.kind();
+    let (mut batches, mut rejects) = (Vec::new(), Vec::new());
+    for chunk in reader {
+        let chunk = chunk?;
+        rejects.extend(chunk.rejects);
+        batches.push(chunk.batch);
+    }
+    Ok((kind, batches, rejects))
+}
+
+/// Reads files completely into canonical batches per kind, several files
+/// at once (one thread per core). Rejected rows (with `--on-error skip`) go
+/// to the rejects file; errors are reported in the order of the files.
 pub fn read_all(
     files: &[PathBuf],
     opts: &ReadOptions,
     rejects: &Path,
 ) -> Result<BTreeMap<RecordKind, Vec<RecordBatch>>> {
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(files.len())
+        .max(1);
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let results: std::sync::Mutex<Vec<Option<Result<FileRead>>>> =
+        std::sync::Mutex::new((0..files.len()).map(|_| None).collect());
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(path) = files.get(i) else { break };
+                let read = read_one(path, opts);
+                results.lock().expect("no worker panics holding the lock")[i] = Some(read);
+            });
+        }
+    });
     let mut tables: BTreeMap<RecordKind, Vec<RecordBatch>> = BTreeMap::new();
     let mut rejected = crate::import::Rejects::new(rejects);
-    for f in files {
-        let reader = read_file(f, opts)?;
-        let kind = reader.kind();
-        for chunk in reader {
-            let chunk = chunk?;
-            rejected.add(&chunk.rejects)?;
-            tables.entry(kind).or_default().push(chunk.batch);
-        }
+    for read in results.into_inner().expect("workers done") {
+        let (kind, batches, file_rejects) = read.expect("every file was read")?;
+        rejected.add(&file_rejects)?;
+        tables.entry(kind).or_default().extend(batches);
     }
     rejected.finish()?;
     Ok(tables)
