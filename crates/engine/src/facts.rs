@@ -14,6 +14,53 @@ const ACTIVE_STATUSES: &str = "('active', 'past_due')";
 /// Statuses of a subscription that has ended.
 const ENDED_STATUSES: &str = "('cancelled', 'ended')";
 
+/// For each qualifying kind but subscriptions: the facts columns of its
+/// last and first interaction day and of its count over 365 days.
+const INTERACTION_SOURCES: &[(&str, &str, &str, &str)] = &[
+    (
+        "order",
+        "o.last_order_day",
+        "o.first_order_day",
+        "COALESCE(o.orders_365, 0)",
+    ),
+    (
+        "support",
+        "su.last_day",
+        "su.first_day",
+        "COALESCE(su.n_365, 0)",
+    ),
+    (
+        "contact",
+        "co.last_any_day",
+        "co.first_any_day",
+        "COALESCE(co.any_365, 0)",
+    ),
+    (
+        "contact_inbound",
+        "co.last_in_day",
+        "co.first_in_day",
+        "COALESCE(co.in_365, 0)",
+    ),
+    (
+        "usage",
+        "us.last_day",
+        "us.first_day",
+        "COALESCE(us.n_365, 0)",
+    ),
+    (
+        "survey",
+        "sv.last_day",
+        "sv.first_day",
+        "COALESCE(sv.n_365, 0)",
+    ),
+    (
+        "loyalty",
+        "lo.last_day",
+        "lo.first_day",
+        "COALESCE(lo.n_365, 0)",
+    ),
+];
+
 /// The per-customer facts plan (without the stage).
 pub(crate) fn facts_sql(p: &Params) -> String {
     let c = &p.config;
@@ -25,39 +72,13 @@ pub(crate) fn facts_sql(p: &Params) -> String {
     let mut last_days: Vec<&str> = Vec::new();
     let mut first_days: Vec<&str> = Vec::new();
     let mut counts_365: Vec<&str> = Vec::new();
-    if c.qualifies("order") {
-        last_days.push("o.last_order_day");
-        first_days.push("o.first_order_day");
-        counts_365.push("COALESCE(o.orders_365, 0)");
-    }
-    if c.qualifies("support") {
-        last_days.push("su.last_day");
-        first_days.push("su.first_day");
-        counts_365.push("COALESCE(su.n_365, 0)");
-    }
-    if c.qualifies("contact") {
-        last_days.push("co.last_any_day");
-        first_days.push("co.first_any_day");
-        counts_365.push("COALESCE(co.any_365, 0)");
-    } else if c.qualifies("contact_inbound") {
-        last_days.push("co.last_in_day");
-        first_days.push("co.first_in_day");
-        counts_365.push("COALESCE(co.in_365, 0)");
-    }
-    if c.qualifies("usage") {
-        last_days.push("us.last_day");
-        first_days.push("us.first_day");
-        counts_365.push("COALESCE(us.n_365, 0)");
-    }
-    if c.qualifies("survey") {
-        last_days.push("sv.last_day");
-        first_days.push("sv.first_day");
-        counts_365.push("COALESCE(sv.n_365, 0)");
-    }
-    if c.qualifies("loyalty") {
-        last_days.push("lo.last_day");
-        first_days.push("lo.first_day");
-        counts_365.push("COALESCE(lo.n_365, 0)");
+    for (kind, last, first, count) in INTERACTION_SOURCES {
+        // `contact` (any direction) replaces `contact_inbound` when both are set.
+        if c.qualifies(kind) && !(*kind == "contact_inbound" && c.qualifies("contact")) {
+            last_days.push(last);
+            first_days.push(first);
+            counts_365.push(count);
+        }
     }
     let sub_day = if c.qualifies("subscription") {
         // An active subscription is an ongoing interaction: it counts on the as-of day.

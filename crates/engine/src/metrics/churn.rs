@@ -8,7 +8,8 @@
 //! Customers who join during the period are not in the base, so those who
 //! join and leave inside it are in neither numerator nor denominator.
 
-use super::activity_masks::{bit, TABLE};
+use super::activity_masks::bit;
+use super::per_period::per_period_sql;
 use crate::report::{section, Section};
 use crate::{EngineError, Params};
 use datafusion::prelude::SessionContext;
@@ -18,31 +19,21 @@ pub(crate) async fn sections(
     ctx: &SessionContext,
     p: &Params,
 ) -> Result<Vec<Section>, EngineError> {
-    let periods = p.periods();
-    let mut sums = Vec::new();
-    let mut rows = Vec::new();
-    for (k, (start, _)) in periods.iter().enumerate() {
-        let i = k + 1;
-        let (start_active, end_active) = (bit("bmask", i - 1), bit("bmask", i));
-        sums.push(format!(
-            "SUM(CASE WHEN {start_active} THEN 1 ELSE 0 END) AS base_{i},
-             SUM(CASE WHEN {start_active} AND NOT {end_active} THEN 1 ELSE 0 END) AS lost_{i},
-             SUM(CASE WHEN {end_active} THEN 1 ELSE 0 END) AS end_{i}"
-        ));
-        rows.push(format!(
-            "SELECT {k} AS k, arrow_cast({start}, 'Date32') AS period, segment, base_{i} AS customers_at_start,
-               lost_{i} AS lost, end_{i} AS active_at_end FROM agg"
-        ));
-    }
-    let sql = format!(
-        "WITH agg AS (SELECT segment, {} FROM {TABLE} GROUP BY segment)
-         SELECT period, segment, customers_at_start, lost,
+    let sql = per_period_sql(
+        &p.periods(),
+        |i| {
+            let (start_active, end_active) = (bit("bmask", i - 1), bit("bmask", i));
+            format!(
+                "SUM(CASE WHEN {start_active} THEN 1 ELSE 0 END) AS base_{i},
+                 SUM(CASE WHEN {start_active} AND NOT {end_active} THEN 1 ELSE 0 END) AS lost_{i},
+                 SUM(CASE WHEN {end_active} THEN 1 ELSE 0 END) AS end_{i}"
+            )
+        },
+        |i| format!("base_{i} AS customers_at_start, lost_{i} AS lost, end_{i} AS active_at_end"),
+        "customers_at_start, lost,
            ROUND(100.0 * lost / NULLIF(customers_at_start, 0), 2) AS churn_pct,
            ROUND(100.0 - 100.0 * lost / NULLIF(customers_at_start, 0), 2) AS retention_pct,
-           active_at_end
-         FROM ({}) ORDER BY k, segment",
-        sums.join(",\n"),
-        rows.join(" UNION ALL ")
+           active_at_end",
     );
     Ok(vec![
         section(

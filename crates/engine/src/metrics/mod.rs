@@ -8,5 +8,6 @@ pub(crate) mod capital;
 pub(crate) mod churn;
 pub(crate) mod nps;
 pub(crate) mod paying;
+pub(crate) mod per_period;
 pub(crate) mod period_lifecycle;
 pub(crate) mod stages;
