@@ -59,12 +59,13 @@ pub fn read_options(a: &InputArgs, config: &Config) -> Result<ReadOptions> {
 /// One file read completely: its kind, good batches and rejected rows.
 type FileRead = (RecordKind, Vec<RecordBatch>, Vec<clientela_ingest::Reject>);
 
-fn read_one(path: &Path, opts: &ReadOptions) -> Result<FileRead> {
+fn read_one(path: &Path, opts: &ReadOptions, bar: &indicatif::ProgressBar) -> Result<FileRead> {
     let reader = read_file(path, opts)?;
     let kind = reader.kind();
     let (mut batches, mut rejects) = (Vec::new(), Vec::new());
     for chunk in reader {
         let chunk = chunk?;
+        bar.inc(chunk.bytes_read);
         rejects.extend(chunk.rejects);
         batches.push(chunk.batch);
     }
@@ -79,6 +80,19 @@ pub fn read_all(
     opts: &ReadOptions,
     rejects: &Path,
 ) -> Result<BTreeMap<RecordKind, Vec<RecordBatch>>> {
+    let total = files
+        .iter()
+        .filter_map(|f| std::fs::metadata(f).ok())
+        .map(|m| m.len())
+        .sum();
+    let bar = crate::import::bar(total, "reading");
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{msg} [{bar:40}] {binary_bytes}/{binary_total_bytes} ({binary_bytes_per_sec}, {eta})",
+        )
+        .expect("valid template")
+        .progress_chars("=> "),
+    );
     let workers = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(files.len())
@@ -91,11 +105,12 @@ pub fn read_all(
             scope.spawn(|| loop {
                 let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 let Some(path) = files.get(i) else { break };
-                let read = read_one(path, opts);
+                let read = read_one(path, opts, &bar);
                 results.lock().expect("no worker panics holding the lock")[i] = Some(read);
             });
         }
     });
+    bar.finish_and_clear();
     let mut tables: BTreeMap<RecordKind, Vec<RecordBatch>> = BTreeMap::new();
     let mut rejected = crate::import::Rejects::new(rejects);
     for read in results.into_inner().expect("workers done") {
