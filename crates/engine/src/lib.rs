@@ -89,6 +89,13 @@ impl Engine {
         self.info.currency.as_deref()
     }
 
+    /// Decimals of the reporting currency (2 when the data has no money).
+    pub(crate) fn exponent(&self) -> u32 {
+        self.currency()
+            .and_then(|c| clientela_core::Currency::parse(c).ok())
+            .map_or(2, |c| c.exponent())
+    }
+
     /// Last local day (days since 1970-01-01) with any event: the default as-of date.
     pub fn last_day(&self) -> Option<i32> {
         self.info.last_day

@@ -131,12 +131,6 @@ impl Engine {
         })
     }
 
-    fn exponent(&self) -> u32 {
-        self.currency()
-            .and_then(|c| clientela_core::Currency::parse(c).ok())
-            .map_or(2, |c| c.exponent())
-    }
-
     /// Stage of one customer at successive dates, walking back weekly (then
     /// daily inside the week of a change) for up to two years.
     async fn stage_history(

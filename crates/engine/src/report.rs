@@ -80,10 +80,7 @@ impl Engine {
 
     /// Turns money columns (`*_minor`) into exact decimals of the reporting currency.
     pub(crate) fn finish(&self, as_of: chrono::NaiveDate, sections: Vec<Section>) -> Report {
-        let exponent = self
-            .currency()
-            .and_then(|c| clientela_core::Currency::parse(c).ok())
-            .map_or(2, |c| c.exponent());
+        let exponent = self.exponent();
         let sections = sections
             .into_iter()
             .map(|s| Section {

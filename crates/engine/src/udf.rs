@@ -1,7 +1,7 @@
 //! Scalar functions the plans call by name. Their parameters are literal
 //! arguments (never hidden state) so a Ballista executor can run them.
 
-use chrono::{Datelike, Duration, NaiveDate};
+use chrono::{Datelike, NaiveDate};
 use clientela_core::Granularity;
 use datafusion::arrow::array::{Array, ArrayRef, Int32Array, Int64Array};
 use datafusion::arrow::datatypes::DataType;
@@ -12,18 +12,11 @@ use datafusion::logical_expr::{
 use datafusion::prelude::SessionContext;
 use std::sync::Arc;
 
-/// Day 0 of the local day numbering.
-fn epoch() -> NaiveDate {
-    NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch")
-}
-
-fn date(day: i32) -> NaiveDate {
-    epoch() + Duration::days(day as i64)
-}
+use crate::params::{date_of as date, day_of};
 
 /// First day of the period containing `day` (both as days since 1970-01-01).
 pub(crate) fn period_start(day: i32, g: Granularity) -> i32 {
-    (g.start_of(date(day)) - epoch()).num_days() as i32
+    day_of(g.start_of(date(day)))
 }
 
 /// Index of the period containing `day`, counting the period that starts
@@ -191,7 +184,7 @@ mod tests {
     use super::*;
 
     fn day(y: i32, m: u32, d: u32) -> i32 {
-        (NaiveDate::from_ymd_opt(y, m, d).unwrap() - epoch()).num_days() as i32
+        day_of(NaiveDate::from_ymd_opt(y, m, d).unwrap())
     }
 
     #[test]
