@@ -1,4 +1,5 @@
-//! The columnar copy beside the database: one Arrow IPC file per table.
+//! The columnar copy beside the database: one Arrow IPC file per column
+//! of each table, so that a report reads only the columns it needs.
 //!
 //! SQLite stays the source of truth. The copy records the store generation
 //! it was made from; when the database has moved on, the copy is rebuilt
@@ -7,12 +8,15 @@
 
 use crate::{Store, StoreError};
 use clientela_core::RecordKind;
+use clientela_table::arrow::array::{ArrayRef, RecordBatch};
+use clientela_table::arrow::datatypes::Schema;
 use clientela_table::arrow::ipc::reader::FileReader;
 use clientela_table::arrow::ipc::writer::FileWriter;
 use clientela_table::{keyed_schema, projection, Dataset};
 use std::fs::{self, File};
-use std::io::BufWriter;
+use std::io::{BufReader, BufWriter};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 const GENERATION_FILE: &str = "generation";
 
@@ -61,6 +65,10 @@ fn snap_err(path: &Path, e: impl std::fmt::Display) -> StoreError {
     }
 }
 
+fn column_path(dir: &Path, kind: RecordKind, column: &str) -> PathBuf {
+    dir.join(format!("{}.{column}.arrow", kind.table()))
+}
+
 fn read_snapshot(
     dir: &Path,
     generation: i64,
@@ -73,31 +81,40 @@ fn read_snapshot(
     }
     let mut ds = Dataset::new();
     for kind in RecordKind::ALL {
-        let path = dir.join(format!("{}.arrow", kind.table()));
-        let file = File::open(&path).map_err(|e| snap_err(&path, e))?;
-        let projection = columns(kind).map(|keep| projection(kind, keep));
-        let reader = FileReader::try_new(std::io::BufReader::new(file), projection.clone())
-            .map_err(|e| snap_err(&path, e))?;
-        // The file's own schema; batches come out projected.
-        let expected = keyed_schema(kind);
-        let same = |a: &clientela_table::arrow::datatypes::Schema,
-                    b: &clientela_table::arrow::datatypes::Schema| {
-            a.fields().len() == b.fields().len()
-                && a.fields()
-                    .iter()
-                    .zip(b.fields())
-                    .all(|(x, y)| x.name() == y.name() && x.data_type() == y.data_type())
+        let schema = keyed_schema(kind);
+        let indices = match columns(kind) {
+            Some(keep) => projection(kind, keep),
+            None => (0..schema.fields().len()).collect(),
         };
-        if !same(&reader.schema(), &expected) {
-            return Err(snap_err(
-                &path,
-                format!("schema differs: {:?}", reader.schema()),
-            ));
+        let projected = Arc::new(schema.project(&indices).map_err(|e| snap_err(dir, e))?);
+        // One file per column: a report reads only the columns it needs.
+        let mut per_column: Vec<Vec<ArrayRef>> = Vec::new();
+        for field in projected.fields() {
+            let path = column_path(dir, kind, field.name());
+            let file = File::open(&path).map_err(|e| snap_err(&path, e))?;
+            let reader =
+                FileReader::try_new(BufReader::new(file), None).map_err(|e| snap_err(&path, e))?;
+            let found = reader.schema();
+            if found.fields().len() != 1 || found.field(0).data_type() != field.data_type() {
+                return Err(snap_err(&path, "schema differs"));
+            }
+            let arrays = reader
+                .map(|b| b.map(|b| b.column(0).clone()))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| snap_err(&path, e))?;
+            per_column.push(arrays);
         }
-        let batches = reader
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| snap_err(&path, e))?;
-        ds.tables.insert(kind, batches);
+        let batches = per_column.first().map_or(0, Vec::len);
+        if per_column.iter().any(|c| c.len() != batches) {
+            return Err(snap_err(dir, format!("{}: columns disagree", kind.table())));
+        }
+        let tables = (0..batches)
+            .map(|i| {
+                let cols = per_column.iter().map(|c| c[i].clone()).collect();
+                RecordBatch::try_new(projected.clone(), cols).map_err(|e| snap_err(dir, e))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        ds.tables.insert(kind, tables);
     }
     Ok(ds)
 }
@@ -108,14 +125,20 @@ fn write_snapshot(dir: &Path, generation: i64, ds: &Dataset) -> Result<(), Store
     // Invalidate first: a crash while writing leaves a copy marked stale.
     let _ = fs::remove_file(&gen_path);
     for (kind, batches) in &ds.tables {
-        let path = dir.join(format!("{}.arrow", kind.table()));
-        let file = File::create(&path).map_err(|e| snap_err(&path, e))?;
-        let mut w = FileWriter::try_new(BufWriter::new(file), &keyed_schema(*kind))
-            .map_err(|e| snap_err(&path, e))?;
-        for b in batches {
-            w.write(b).map_err(|e| snap_err(&path, e))?;
+        let schema = keyed_schema(*kind);
+        for (i, field) in schema.fields().iter().enumerate() {
+            let path = column_path(dir, *kind, field.name());
+            let one = Arc::new(Schema::new(vec![field.as_ref().clone()]));
+            let file = File::create(&path).map_err(|e| snap_err(&path, e))?;
+            let mut w =
+                FileWriter::try_new(BufWriter::new(file), &one).map_err(|e| snap_err(&path, e))?;
+            for b in batches {
+                let col = RecordBatch::try_new(one.clone(), vec![b.column(i).clone()])
+                    .map_err(|e| snap_err(&path, e))?;
+                w.write(&col).map_err(|e| snap_err(&path, e))?;
+            }
+            w.finish().map_err(|e| snap_err(&path, e))?;
         }
-        w.finish().map_err(|e| snap_err(&path, e))?;
     }
     fs::write(&gen_path, generation.to_string()).map_err(|e| snap_err(&gen_path, e))
 }

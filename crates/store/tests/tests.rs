@@ -147,13 +147,16 @@ fn the_columnar_copy_follows_the_database() {
     let b1 = batch(RecordKind::Order, &[order("o1", "a", "2024-01-01", "1")]);
     store.import_batch(RecordKind::Order, &b1, |_| {}).unwrap();
     assert_eq!(store.load().unwrap().rows(RecordKind::Order), 1);
-    assert!(store.snapshot_dir().join("orders.arrow").exists());
+    assert!(store
+        .snapshot_dir()
+        .join("orders.amount_minor.arrow")
+        .exists());
     let b2 = batch(RecordKind::Order, &[order("o2", "a", "2024-01-02", "2")]);
     store.import_batch(RecordKind::Order, &b2, |_| {}).unwrap();
     let ds = store.load().unwrap();
     assert_eq!(ds.rows(RecordKind::Order), 2, "stale copy rebuilt");
     // A damaged copy is rebuilt from SQLite, never trusted.
-    std::fs::write(store.snapshot_dir().join("orders.arrow"), b"garbage").unwrap();
+    std::fs::write(store.snapshot_dir().join("orders.ck.arrow"), b"garbage").unwrap();
     let ds2 = store.load().unwrap();
     assert_eq!(ds2.rows(RecordKind::Order), 2);
     assert_eq!(
