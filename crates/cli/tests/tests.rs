@@ -238,3 +238,43 @@ fn configuration_file_and_flags_override_defaults() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("activity_window"));
 }
+
+/// The invariants of ARCHITECTURE.md that are absences of dependencies.
+#[test]
+fn dependency_directions() {
+    let deps = |krate: &str| -> String {
+        let text = std::fs::read_to_string(repo(&format!("crates/{krate}/Cargo.toml"))).unwrap();
+        // Only the [dependencies] table counts (tests may use anything).
+        let start = text.find("[dependencies]").unwrap();
+        let rest = &text[start + 1..];
+        rest[..rest.find("\n[").unwrap_or(rest.len())].to_string()
+    };
+    let forbid = |krate: &str, names: &[&str]| {
+        let d = deps(krate);
+        for n in names {
+            assert!(
+                !d.lines().any(|l| l.trim_start().starts_with(n)),
+                "{krate} must not depend on {n}"
+            );
+        }
+    };
+    forbid(
+        "core",
+        &["arrow", "datafusion", "rusqlite", "parquet", "clientela-"],
+    );
+    forbid(
+        "models",
+        &["arrow", "datafusion", "rusqlite", "parquet", "clientela-"],
+    );
+    forbid("table", &["datafusion", "rusqlite"]);
+    forbid(
+        "store",
+        &["datafusion", "clientela-engine", "clientela-ingest"],
+    );
+    forbid(
+        "engine",
+        &["rusqlite", "clientela-store", "clientela-ingest", "clap"],
+    );
+    forbid("ingest", &["datafusion", "rusqlite", "clientela-store"]);
+    forbid("demo", &["datafusion", "rusqlite", "clientela-store"]);
+}
