@@ -80,25 +80,28 @@ impl Engine {
                 "no customer with id {customer_id:?}"
             )));
         }
-        self.stages(p).await?;
+        let ck = ck
+            .column(0)
+            .as_any()
+            .downcast_ref::<datafusion::arrow::array::Int64Array>()
+            .expect("ck is Int64")
+            .value(0);
+        // Everything below runs on this customer's rows only.
+        let sub = self.single_customer(ck).await?;
+        crate::facts::materialize_stages(&sub.ctx, p, "customer_stage").await?;
         let summary = query(
-            self.context(),
-            &format!(
-                "SELECT customer_id, stage, country, city, gender, birth_year, tags, source, channel, consent,
-                   arrow_cast(signup_day, 'Date32') AS signup, orders, net_minor, capital_minor, tenure_days,
-                   arrow_cast(first_pay_day, 'Date32') AS first_payment, arrow_cast(last_interaction_day, 'Date32') AS last_interaction,
-                   silence_days, active, recent_buyer, loyal_buyer, support_active, product_subscriber,
-                   service_subscriber, contact_active, subscriptions, latest_nps, referrals, loyalty_points,
-                   median_gap_days, at_risk_after_days
-                 FROM customer_stage WHERE customer_id = '{id}'"
-            ),
+            &sub.ctx,
+            "SELECT customer_id, stage, country, city, gender, birth_year, tags, source, channel, consent,
+               arrow_cast(signup_day, 'Date32') AS signup, orders, net_minor, capital_minor, tenure_days,
+               arrow_cast(first_pay_day, 'Date32') AS first_payment, arrow_cast(last_interaction_day, 'Date32') AS last_interaction,
+               silence_days, active, recent_buyer, loyal_buyer, support_active, product_subscriber,
+               service_subscriber, contact_active, subscriptions, latest_nps, referrals, loyalty_points,
+               median_gap_days, at_risk_after_days
+             FROM customer_stage",
         )
         .await?;
         let summary = crate::report::money_to_decimal(&summary, self.exponent());
-        let ck_filter = format!(
-            "ck = (SELECT ck FROM customers WHERE customer_id = '{id}') AND day <= {}",
-            p.d
-        );
+        let until = format!("day <= {}", p.d);
         let kinds = [
             "orders",
             "subscriptions",
@@ -112,17 +115,25 @@ impl Engine {
         ];
         let parts: Vec<String> = kinds
             .iter()
-            .map(|t| {
-                format!("SELECT '{t}' AS kind, COUNT(*) AS events, arrow_cast(MIN(day), 'Date32') AS first, arrow_cast(MAX(day), 'Date32') AS last FROM {t} WHERE {ck_filter}")
+            .enumerate()
+            .map(|(i, t)| {
+                format!("SELECT {i} AS i, '{t}' AS kind, COUNT(*) AS events, arrow_cast(MIN(day), 'Date32') AS first, arrow_cast(MAX(day), 'Date32') AS last FROM {t} WHERE {until}")
             })
             .collect();
-        let activity = query(self.context(), &parts.join(" UNION ALL ")).await?;
-        let surveys = query(
-            self.context(),
-            &format!("SELECT arrow_cast(day, 'Date32') AS day, survey, score, comment FROM surveys WHERE {ck_filter} ORDER BY time"),
+        let activity = query(
+            &sub.ctx,
+            &format!(
+                "SELECT kind, events, first, last FROM ({}) ORDER BY i",
+                parts.join(" UNION ALL ")
+            ),
         )
         .await?;
-        let stage_history = self.stage_history(p, customer_id).await?;
+        let surveys = query(
+            &sub.ctx,
+            &format!("SELECT arrow_cast(day, 'Date32') AS day, survey, score, comment FROM surveys WHERE {until} ORDER BY time"),
+        )
+        .await?;
+        let stage_history = stage_history(&sub, p).await?;
         Ok(CustomerProfile {
             summary,
             stage_history,
@@ -131,66 +142,16 @@ impl Engine {
         })
     }
 
-    /// Stage of one customer at successive dates, walking back weekly (then
-    /// daily inside the week of a change) for up to two years.
-    async fn stage_history(
-        &self,
-        p: &Params,
-        customer_id: &str,
-    ) -> Result<Vec<(String, chrono::NaiveDate)>, EngineError> {
-        let sub = self.single_customer(customer_id).await?;
-        let mut history: Vec<(String, chrono::NaiveDate)> = Vec::new();
-        let Some(mut stage) = sub.stage_at(p, p.d).await? else {
-            return Ok(history);
-        };
-        let floor = p.d - 730;
-        let mut start = p.d;
-        while history.len() < 12 {
-            // Walk back weekly while the stage holds, then day by day.
-            let mut changed = false;
-            loop {
-                let probe = start - 7;
-                if probe < floor {
-                    break;
-                }
-                if sub.stage_at(p, probe).await?.as_deref() == Some(stage.as_str()) {
-                    start = probe;
-                    continue;
-                }
-                while start - 1 > probe
-                    && sub.stage_at(p, start - 1).await?.as_deref() == Some(stage.as_str())
-                {
-                    start -= 1;
-                }
-                changed = true;
-                break;
-            }
-            history.push((stage.clone(), crate::params::date_of(start)));
-            if !changed {
-                break;
-            }
-            match sub.stage_at(p, start - 1).await? {
-                Some(s) => {
-                    stage = s;
-                    start -= 1;
-                }
-                None => break,
-            }
-        }
-        Ok(history)
-    }
-
     /// An engine holding only one customer's rows (cheap repeated queries).
-    async fn single_customer(&self, customer_id: &str) -> Result<SingleCustomer, EngineError> {
-        let ctx = datafusion::prelude::SessionContext::new();
+    async fn single_customer(&self, ck: i64) -> Result<SingleCustomer, EngineError> {
+        // One partition: on a handful of rows, repartitioning only costs.
+        let config = datafusion::prelude::SessionConfig::new().with_target_partitions(1);
+        let ctx = datafusion::prelude::SessionContext::new_with_config(config);
         crate::udf::register(&ctx);
-        let id = customer_id.replace('\'', "''");
         for kind in clientela_core::RecordKind::ALL {
             let t = kind.table();
-            let sql = if kind == clientela_core::RecordKind::Customer {
-                format!("SELECT * FROM {t} WHERE customer_id = '{id}'")
-            } else if kind.has_customer() {
-                format!("SELECT * FROM {t} WHERE ck = (SELECT ck FROM customers WHERE customer_id = '{id}')")
+            let sql = if kind.has_customer() {
+                format!("SELECT * FROM {t} WHERE ck = {ck}")
             } else {
                 format!("SELECT * FROM {t} WHERE false")
             };
@@ -231,4 +192,61 @@ impl SingleCustomer {
             .expect("utf8");
         Ok(Some(s.value(0).to_string()))
     }
+}
+
+/// Days between probes when walking back through a customer's stages.
+const PROBE_STEP: i32 = 28;
+/// How far back the stage history looks.
+const HISTORY_DAYS: i32 = 730;
+
+/// The stages of one customer, most recent first, each with the day it
+/// began: walking back in steps of four weeks while the stage holds, then
+/// bisecting the step in which it changed (exact when the stage changed at
+/// most once inside those four weeks).
+async fn stage_history(
+    sub: &SingleCustomer,
+    p: &Params,
+) -> Result<Vec<(String, chrono::NaiveDate)>, EngineError> {
+    let mut history = Vec::new();
+    let Some(mut stage) = sub.stage_at(p, p.d).await? else {
+        return Ok(history);
+    };
+    let floor = p.d - HISTORY_DAYS;
+    let mut start = p.d;
+    while history.len() < 12 {
+        let mut before = None;
+        loop {
+            let probe = start - PROBE_STEP;
+            if probe < floor {
+                break;
+            }
+            let s = sub.stage_at(p, probe).await?;
+            if s.as_deref() == Some(stage.as_str()) {
+                start = probe;
+                continue;
+            }
+            // `stage` holds on `start`, not on `probe`: bisect.
+            let (mut lo, mut hi) = (probe, start);
+            while hi - lo > 1 {
+                let mid = lo + (hi - lo) / 2;
+                if sub.stage_at(p, mid).await?.as_deref() == Some(stage.as_str()) {
+                    hi = mid;
+                } else {
+                    lo = mid;
+                }
+            }
+            start = hi;
+            before = Some(sub.stage_at(p, start - 1).await?);
+            break;
+        }
+        history.push((stage.clone(), crate::params::date_of(start)));
+        match before {
+            Some(Some(s)) => {
+                stage = s;
+                start -= 1;
+            }
+            _ => break,
+        }
+    }
+    Ok(history)
 }
