@@ -202,7 +202,8 @@ const HISTORY_DAYS: i32 = 730;
 /// The stages of one customer, most recent first, each with the day it
 /// began: walking back in steps of four weeks while the stage holds, then
 /// bisecting the step in which it changed (exact when the stage changed at
-/// most once inside those four weeks).
+/// most once inside those four weeks). A stage that already held two years
+/// back is given as beginning then.
 async fn stage_history(
     sub: &SingleCustomer,
     p: &Params,
@@ -216,8 +217,9 @@ async fn stage_history(
     while history.len() < 12 {
         let mut before = None;
         loop {
-            let probe = start - PROBE_STEP;
-            if probe < floor {
+            // The last probe lands on the floor: "since" is then at most two years back.
+            let probe = (start - PROBE_STEP).max(floor);
+            if probe == start {
                 break;
             }
             let s = sub.stage_at(p, probe).await?;
