@@ -305,3 +305,22 @@ pub fn sample(kind: RecordKind) -> RecordBatch {
     };
     batch_of(kind, &rows)
 }
+
+/// Writes a Parquet file with the given columns (all nullable).
+pub fn write_parquet(path: &Path, columns: Vec<(&str, arrow::array::ArrayRef)>) {
+    let fields: Vec<arrow::datatypes::Field> = columns
+        .iter()
+        .map(|(n, a)| arrow::datatypes::Field::new(*n, a.data_type().clone(), true))
+        .collect();
+    let schema = std::sync::Arc::new(arrow::datatypes::Schema::new(fields));
+    let batch = RecordBatch::try_new(
+        schema.clone(),
+        columns.into_iter().map(|(_, a)| a).collect(),
+    )
+    .unwrap();
+    let mut w =
+        parquet::arrow::ArrowWriter::try_new(std::fs::File::create(path).unwrap(), schema, None)
+            .unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+}

@@ -2,14 +2,10 @@
 //! Parquet row) and the column; skipping keeps the good rows and lists the
 //! rejects with their reasons.
 
-use crate::common::{error_of, file, opts, read_all, skipping, texts};
+use crate::common::{error_of, file, opts, read_all, skipping, texts, write_parquet};
 use arrow::array::{ArrayRef, Int64Array, StringArray};
-use arrow::datatypes::{Field, Schema};
-use arrow::record_batch::RecordBatch;
 use clientela_core::RecordKind;
 use clientela_ingest::{parse_mapping, read_file, IngestError, ReadOptions, Unit};
-use parquet::arrow::ArrowWriter;
-use std::path::Path;
 use std::sync::Arc;
 
 const ORDERS_CSV: &str = "\
@@ -259,22 +255,6 @@ fn json_lines_missing_required_key_fails_before_reading() {
         e.contains("field currency") && e.contains("\"customer_id\", \"time\", \"amount\""),
         "{e}"
     );
-}
-
-fn write_parquet(path: &Path, columns: Vec<(&str, ArrayRef)>) {
-    let fields: Vec<Field> = columns
-        .iter()
-        .map(|(n, a)| Field::new(*n, a.data_type().clone(), true))
-        .collect();
-    let schema = Arc::new(Schema::new(fields));
-    let batch = RecordBatch::try_new(
-        schema.clone(),
-        columns.into_iter().map(|(_, a)| a).collect(),
-    )
-    .unwrap();
-    let mut w = ArrowWriter::try_new(std::fs::File::create(path).unwrap(), schema, None).unwrap();
-    w.write(&batch).unwrap();
-    w.close().unwrap();
 }
 
 #[test]

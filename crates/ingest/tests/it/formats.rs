@@ -1,18 +1,15 @@
 //! What each format contributes: JSON text of nested values, typed Parquet
 //! columns, delimiters, chunking and progress.
 
-use crate::common::{file, opts, read_all, texts};
+use crate::common::{file, opts, read_all, texts, write_parquet};
 use arrow::array::{
     ArrayRef, BooleanArray, Date32Array, Decimal128Array, DictionaryArray, Float64Array,
     Int16Array, Int32Array, LargeStringArray, StringArray, StringViewArray,
     TimestampMillisecondArray,
 };
-use arrow::datatypes::{Field, Int32Type, Schema};
-use arrow::record_batch::RecordBatch;
+use arrow::datatypes::Int32Type;
 use clientela_core::RecordKind;
 use clientela_ingest::{read_file, Delimiter, ReadOptions};
-use parquet::arrow::ArrowWriter;
-use std::path::Path;
 use std::sync::Arc;
 
 fn some(v: &[&str]) -> Vec<Option<String>> {
@@ -90,22 +87,6 @@ fn json_keys_first_seen_late_still_count() {
     assert_eq!(b.num_rows(), 151);
     assert_eq!(texts(&b, "coupon")[150].as_deref(), Some("SPRING"));
     assert_eq!(texts(&b, "coupon")[149], None);
-}
-
-fn write_parquet(path: &Path, columns: Vec<(&str, ArrayRef)>) {
-    let fields: Vec<Field> = columns
-        .iter()
-        .map(|(n, a)| Field::new(*n, a.data_type().clone(), true))
-        .collect();
-    let schema = Arc::new(Schema::new(fields));
-    let batch = RecordBatch::try_new(
-        schema.clone(),
-        columns.into_iter().map(|(_, a)| a).collect(),
-    )
-    .unwrap();
-    let mut w = ArrowWriter::try_new(std::fs::File::create(path).unwrap(), schema, None).unwrap();
-    w.write(&batch).unwrap();
-    w.close().unwrap();
 }
 
 #[test]
