@@ -4,7 +4,7 @@ use crate::args::{Cli, Command, CustomerArgs, CustomersArgs, ReportArgs};
 use crate::{demo, import, output, source};
 use anyhow::{bail, Context, Result};
 use clientela_core::Config;
-use clientela_engine::{Engine, ReportRequest};
+use clientela_engine::ReportRequest;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -99,9 +99,4 @@ async fn customer(db: &Path, a: CustomerArgs, config: Config) -> Result<ExitCode
     }
     output::write_profile(&profile, p.as_of(), &a.out)?;
     Ok(ExitCode::SUCCESS)
-}
-
-/// Opens an engine on the store or on input files.
-pub fn open_engine(dataset: clientela_table::Dataset, config: Config) -> Result<Engine> {
-    Ok(Engine::new(dataset, config)?)
 }

@@ -37,7 +37,7 @@ fn table(title: &str, b: &RecordBatch) -> Result<String> {
     t.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
     t.set_header(header(b));
     for (i, f) in b.schema().fields().iter().enumerate() {
-        if is_number(f.data_type()) {
+        if f.data_type().is_numeric() {
             if let Some(c) = t.column_mut(i) {
                 c.set_cell_alignment(comfy_table::CellAlignment::Right);
             }
@@ -47,10 +47,6 @@ fn table(title: &str, b: &RecordBatch) -> Result<String> {
         t.add_row(row);
     }
     Ok(format!("\n{title}\n{t}\n"))
-}
-
-fn is_number(dt: &DataType) -> bool {
-    dt.is_numeric()
 }
 
 /// JSON rows of a batch: numbers as numbers, the rest as text.
@@ -66,7 +62,7 @@ fn json_rows(b: &RecordBatch) -> Result<Value> {
                 Value::Null
             } else if col.data_type() == &DataType::Boolean {
                 Value::Bool(text == "true")
-            } else if is_number(col.data_type()) {
+            } else if col.data_type().is_numeric() {
                 text.parse::<serde_json::Number>()
                     .map(Value::Number)
                     .unwrap_or(Value::String(text))

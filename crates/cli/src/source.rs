@@ -133,18 +133,16 @@ pub fn engine(db: &Path, q: &QueryArgs, config: Config) -> Result<Engine> {
             );
         }
         let store = Store::open(db)?;
-        let t = std::time::Instant::now();
+        let mut clock = clientela_engine::Clock::new();
         let ds = store
             .load_columns(clientela_engine::analytic_columns)
             .with_context(|| format!("reading {}", db.display()))?;
-        if std::env::var_os("CLIENTELA_TIMINGS").is_some() {
-            eprintln!("[timing] load store: {:.3} s", t.elapsed().as_secs_f64());
-        }
+        clock.lap("load store");
         ds
     } else {
         let opts = read_options(&q.read, &config)?;
         Dataset::from_canonical(&read_all(&q.inputs, &opts, &q.read.rejects)?)
             .project(clientela_engine::analytic_columns)
     };
-    crate::app::open_engine(dataset, config)
+    Ok(Engine::new(dataset, config)?)
 }

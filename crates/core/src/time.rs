@@ -56,20 +56,18 @@ impl TimeParser {
                 return Ok(v);
             }
         }
-        if self.formats.is_empty() || !t.is_empty() {
-            if let Ok(dt) = DateTime::parse_from_rfc3339(t) {
-                return Ok(dt.timestamp_micros());
+        if let Ok(dt) = DateTime::parse_from_rfc3339(t) {
+            return Ok(dt.timestamp_micros());
+        }
+        if let Ok(d) = NaiveDate::parse_from_str(t, "%Y-%m-%d") {
+            if let Some(v) = self.local(d.and_time(NaiveTime::MIN)) {
+                return Ok(v);
             }
-            if let Ok(d) = NaiveDate::parse_from_str(t, "%Y-%m-%d") {
-                if let Some(v) = self.local(d.and_time(NaiveTime::MIN)) {
+        }
+        for f in DEFAULT_NAIVE {
+            if let Ok(ndt) = NaiveDateTime::parse_from_str(t, f) {
+                if let Some(v) = self.local(ndt) {
                     return Ok(v);
-                }
-            }
-            for f in DEFAULT_NAIVE {
-                if let Ok(ndt) = NaiveDateTime::parse_from_str(t, f) {
-                    if let Some(v) = self.local(ndt) {
-                        return Ok(v);
-                    }
                 }
             }
         }

@@ -319,8 +319,7 @@ fn stage_sql(p: &Params, facts_table: &str) -> String {
     WHERE paying AND silence_days > {min_risk} AND silence_days < {churn}),
 g AS (SELECT ck, CAST(day - lag(day) OVER (PARTITION BY ck ORDER BY time) AS DOUBLE) AS gap
   FROM orders WHERE amount_minor > 0 AND day <= {d} AND ck IN (SELECT ck FROM cand)),
-m AS (SELECT ck, median(gap) AS median_gap_days FROM g WHERE gap IS NOT NULL GROUP BY ck
-  HAVING COUNT(*) >= 1)
+m AS (SELECT ck, median(gap) AS median_gap_days FROM g WHERE gap IS NOT NULL GROUP BY ck)
 SELECT f.*, m.median_gap_days,
   greatest(CAST({min_risk} AS DOUBLE), {mult} * COALESCE(m.median_gap_days, 0)) AS at_risk_after_days,
   CAST(NULL AS DOUBLE) AS p_alive,

@@ -20,7 +20,7 @@ mod udf;
 pub use error::EngineError;
 pub use params::{Params, ReportRequest};
 pub use profile::CustomerProfile;
-pub use report::{Report, Section};
+pub use report::{Clock, Report, Section};
 pub use tables::local_day;
 
 use clientela_core::Config;

@@ -155,20 +155,28 @@ pub(crate) async fn section(
 
 /// Step timings on stderr when `CLIENTELA_TIMINGS` is set (for benchmarks
 /// and for finding the slow part of a report on real data).
-pub(crate) struct Clock {
+pub struct Clock {
     on: bool,
     last: std::time::Instant,
 }
 
+impl Default for Clock {
+    fn default() -> Self {
+        Clock::new()
+    }
+}
+
 impl Clock {
-    pub(crate) fn new() -> Clock {
+    /// A clock started now; silent unless `CLIENTELA_TIMINGS` is set.
+    pub fn new() -> Clock {
         Clock {
             on: std::env::var_os("CLIENTELA_TIMINGS").is_some(),
             last: std::time::Instant::now(),
         }
     }
 
-    pub(crate) fn lap(&mut self, what: &str) {
+    /// Prints the time since the last lap (or the start) under `what`.
+    pub fn lap(&mut self, what: &str) {
         if self.on {
             eprintln!(
                 "[timing] {what}: {:.3} s",

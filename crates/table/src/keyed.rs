@@ -116,24 +116,21 @@ impl Dataset {
                 described.push((key_of(col.value(row)), bi, row));
             }
         }
-        for kind in RecordKind::ALL {
-            if kind == RecordKind::Customer || !kind.has_customer() {
-                if !kind.has_customer() {
-                    let batches = input.get(&kind).cloned().unwrap_or_default();
-                    let schema = keyed_schema(kind);
-                    let keyed = batches.iter().map(|b| project(b, &schema, None)).collect();
-                    out.tables.insert(kind, keyed);
-                }
-                continue;
-            }
+        for kind in RecordKind::ALL
+            .into_iter()
+            .filter(|k| *k != RecordKind::Customer)
+        {
             let schema = keyed_schema(kind);
             let mut keyed = Vec::new();
             for b in input.get(&kind).map(Vec::as_slice).unwrap_or(&[]) {
-                let col = string_column(b, "customer_id");
-                let ck: Int64Array = (0..b.num_rows())
-                    .map(|i| Some(key_of(col.value(i))))
-                    .collect();
-                keyed.push(project(b, &schema, Some(Arc::new(ck))));
+                let ck = kind.has_customer().then(|| {
+                    let col = string_column(b, "customer_id");
+                    let ck: Int64Array = (0..b.num_rows())
+                        .map(|i| Some(key_of(col.value(i))))
+                        .collect();
+                    Arc::new(ck) as ArrayRef
+                });
+                keyed.push(project(b, &schema, ck));
             }
             out.tables.insert(kind, keyed);
         }
