@@ -1,6 +1,6 @@
 //! Checked settings and the dispatch of commands.
 
-use crate::args::{Cli, Command, CustomerArgs, CustomersArgs, ReportArgs};
+use crate::args::{Cli, ClvArgs, Command, CustomerArgs, CustomersArgs, ReportArgs};
 use crate::{demo, import, output, source};
 use anyhow::{bail, Context, Result};
 use clientela_core::Config;
@@ -38,6 +38,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Report(a) => rt.block_on(report(&cli.db, a, config)),
         Command::Customers(a) => rt.block_on(customers(&cli.db, a, config)),
         Command::Customer(a) => rt.block_on(customer(&cli.db, a, config)),
+        Command::Clv(a) => rt.block_on(clv(&cli.db, a, config)),
         Command::Schema => {
             print!("{}", crate::schema::markdown());
             Ok(ExitCode::SUCCESS)
@@ -76,10 +77,12 @@ async fn report(db: &Path, a: ReportArgs, config: Config) -> Result<ExitCode> {
 
 async fn customers(db: &Path, a: CustomersArgs, config: Config) -> Result<ExitCode> {
     let engine = source::engine(db, &a.query, config)?;
-    let p = engine.params(&ReportRequest {
-        as_of: a.query.as_of,
-        ..Default::default()
-    })?;
+    let p = engine
+        .params(&ReportRequest {
+            as_of: a.query.as_of,
+            ..Default::default()
+        })
+        .await?;
     let stage = a.stage.as_deref().map(str::parse).transpose()?;
     let limit = (a.limit > 0).then_some(a.limit);
     let report = engine.customers(&p, stage, &a.sort, limit).await?;
@@ -89,14 +92,45 @@ async fn customers(db: &Path, a: CustomersArgs, config: Config) -> Result<ExitCo
 
 async fn customer(db: &Path, a: CustomerArgs, config: Config) -> Result<ExitCode> {
     let engine = source::engine(db, &a.query, config)?;
-    let p = engine.params(&ReportRequest {
-        as_of: a.query.as_of,
-        ..Default::default()
-    })?;
+    let p = engine
+        .params(&ReportRequest {
+            as_of: a.query.as_of,
+            ..Default::default()
+        })
+        .await?;
     let profile = engine.customer(&p, &a.id).await?;
     if profile.summary.num_rows() == 0 {
         bail!("customer {:?} is not known on {}", a.id, p.as_of());
     }
     output::write_profile(&profile, p.as_of(), &a.out)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn clv(db: &Path, a: ClvArgs, config: Config) -> Result<ExitCode> {
+    let model = match a.model.as_str() {
+        "auto" => None,
+        name => Some(name.parse().map_err(anyhow::Error::msg)?),
+    };
+    if !(a.discount.is_finite() && a.discount > -1.0) {
+        bail!(
+            "--discount {}: expected a monthly rate such as 0.01",
+            a.discount
+        );
+    }
+    let request = clientela_engine::value::ClvRequest {
+        model,
+        horizon_months: crate::args::horizon_months(&a.horizon).map_err(anyhow::Error::msg)?,
+        monthly_discount: a.discount,
+        holdout_from: a.holdout_from,
+        top: a.top,
+    };
+    let engine = source::engine(db, &a.query, config)?;
+    let req = ReportRequest {
+        as_of: a.query.as_of,
+        by: a.by,
+        ..Default::default()
+    };
+    let report = engine.clv(&req, &request).await?;
+    output::write_report(&report, &a.out)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -58,6 +58,11 @@ pub enum Command {
     /// The profile of one customer.
     /// Example: clientela customer C0000042
     Customer(CustomerArgs),
+    /// Predicted customer value: fit a purchase model (BG/NBD, MBG/NBD or
+    /// Pareto/NBD) and Gamma-Gamma, check it on a holdout period, and show
+    /// P(alive), expected purchases, CLV per customer and customer equity.
+    /// Example: clientela clv --model auto --horizon 12m --discount 0.01
+    Clv(ClvArgs),
     /// Print the canonical schema of every record kind (docs/schema.md).
     Schema,
 }
@@ -237,4 +242,53 @@ pub struct CustomerArgs {
     /// Output.
     #[command(flatten)]
     pub out: OutputArgs,
+}
+
+/// Options of `clv`.
+#[derive(Debug, Args)]
+pub struct ClvArgs {
+    /// Data and date (the as-of date ends the calibration).
+    #[command(flatten)]
+    pub query: QueryArgs,
+    /// Purchase model: bgnbd, mbgnbd, pareto, or auto (the one with the
+    /// lowest error on the holdout period). Example: --model pareto
+    #[arg(long, default_value = "bgnbd")]
+    pub model: String,
+    /// CLV horizon: months (`12m`, or `12`) or years (`2y`). Example: --horizon 24m
+    #[arg(long, default_value = "12m")]
+    pub horizon: String,
+    /// Discount rate per month (0.01 ≈ 12.7 % a year). Example: --discount 0.008
+    #[arg(long, default_value_t = 0.01)]
+    pub discount: f64,
+    /// Check the model on the purchases from this date to the as-of date,
+    /// fitted on those before it (default with --model auto: the last 90
+    /// days). Example: --holdout-from 2026-07-01
+    #[arg(long = "holdout-from")]
+    pub holdout_from: Option<chrono::NaiveDate>,
+    /// Customers listed by predicted value (0 = all). Example: --top 100
+    #[arg(long, default_value_t = 20)]
+    pub top: usize,
+    /// Split customer equity by a customer attribute too (country, city,
+    /// gender, source, consent, birth_year, tags). Example: --by country
+    #[arg(long)]
+    pub by: Option<String>,
+    /// Output.
+    #[command(flatten)]
+    pub out: OutputArgs,
+}
+
+/// Months of a `--horizon` value: `12m`, `12`, `2y`.
+pub fn horizon_months(text: &str) -> Result<u32, String> {
+    let t = text.trim().to_ascii_lowercase();
+    let (number, per) = if let Some(n) = t.strip_suffix('y') {
+        (n, 12)
+    } else {
+        (t.strip_suffix('m').unwrap_or(&t), 1)
+    };
+    match number.trim().parse::<u32>() {
+        Ok(n) if (1..=1200 / per).contains(&n) => Ok(n * per),
+        _ => Err(format!(
+            "--horizon {text:?}: expected months like 12m (1 to 1200 months) or years like 2y"
+        )),
+    }
 }

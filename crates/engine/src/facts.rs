@@ -322,23 +322,42 @@ g AS (SELECT ck, CAST(day - lag(day) OVER (PARTITION BY ck ORDER BY time) AS DOU
 m AS (SELECT ck, median(gap) AS median_gap_days FROM g WHERE gap IS NOT NULL GROUP BY ck)
 SELECT f.*, m.median_gap_days,
   greatest(CAST({min_risk} AS DOUBLE), {mult} * COALESCE(m.median_gap_days, 0)) AS at_risk_after_days,
-  CAST(NULL AS DOUBLE) AS p_alive,
+  {p_alive} AS p_alive,
   CASE
     WHEN NOT f.paying THEN 'prospect'
     WHEN (f.subscriptions > 0 AND f.subscriptions_ended) OR f.silence_days IS NULL OR f.silence_days >= {churn} THEN 'churned'
-    WHEN f.silence_days > greatest(CAST({min_risk} AS DOUBLE), {mult} * COALESCE(m.median_gap_days, 0)) THEN 'at_risk'
+    WHEN f.silence_days > greatest(CAST({min_risk} AS DOUBLE), {mult} * COALESCE(m.median_gap_days, 0))
+      OR COALESCE({p_alive} < {p_alive_min}, false) THEN 'at_risk'
     WHEN f.active AND (f.latest_nps >= 9 OR f.referrals > 0) THEN 'promoter'
     WHEN f.loyal_buyer THEN 'loyal'
     WHEN f.first_pay_day > {win} THEN 'new'
     WHEN f.active THEN 'active'
     ELSE 'dormant'
   END AS stage
-FROM {facts_table} f LEFT JOIN m ON m.ck = f.ck",
+FROM {facts_table} f LEFT JOIN m ON m.ck = f.ck{summary_join}",
         min_risk = c.at_risk_min_days,
         churn = c.churn_window_days,
         mult = c.at_risk_gap_multiple,
         win = d - c.activity_window_days as i32,
+        p_alive = p_alive_sql(p),
+        summary_join = if p.purchase_model.is_some() {
+            format!(" LEFT JOIN {} sm ON sm.ck = f.ck", crate::value::summary_table(p.d))
+        } else {
+            String::new()
+        },
+        p_alive_min = c.at_risk_p_alive,
     )
+}
+
+/// P(alive) of a paying buyer from the purchase summary `sm` at `p.d`
+/// ([`crate::value::summary`]), or NULL without a fitted purchase model.
+fn p_alive_sql(p: &Params) -> String {
+    match &p.purchase_model {
+        None => "CAST(NULL AS DOUBLE)".into(),
+        Some(model) => format!(
+            "CASE WHEN f.paying THEN cl_p_alive(sm.frequency, sm.recency, sm.t, '{model}') END"
+        ),
+    }
 }
 
 /// Computes facts and stages at `p.d` and registers them as `table`.
@@ -349,6 +368,9 @@ pub(crate) async fn materialize_stages(
 ) -> Result<(), EngineError> {
     let facts_table = format!("{table}_facts");
     materialize(ctx, &facts_sql(p), &facts_table).await?;
+    if p.purchase_model.is_some() {
+        crate::value::ensure_summary(ctx, p.d).await?;
+    }
     materialize(ctx, &stage_sql(p, &facts_table), table).await?;
     ctx.deregister_table(&facts_table)?;
     Ok(())

@@ -16,9 +16,10 @@ mod profile;
 mod report;
 mod tables;
 mod udf;
+pub mod value;
 
 pub use error::EngineError;
-pub use params::{Params, ReportRequest};
+pub use params::{date_of, day_of, Params, ReportRequest};
 pub use profile::CustomerProfile;
 pub use report::{Clock, Report, Section};
 pub use tables::local_day;
@@ -69,6 +70,7 @@ impl Engine {
         let mut clock = report::Clock::new();
         let ctx = SessionContext::new();
         udf::register(&ctx);
+        value::udf::register(&ctx);
         let info = tables::register(&ctx, dataset, &config)?;
         clock.lap("register tables");
         Ok(Engine { ctx, config, info })

@@ -55,6 +55,12 @@ pub struct Params {
     pub by: Option<String>,
     /// The configuration.
     pub config: Config,
+    /// The fitted purchase model as a scoring literal (see
+    /// [`crate::value::PurchaseSpec`]): P(alive) of every buyer, and the
+    /// at-risk rule on it; `None` leaves P(alive) empty. Kept when the
+    /// parameters move to another day ([`Params::at`]), so earlier stages
+    /// are scored with the same fitted model.
+    pub purchase_model: Option<String>,
 }
 
 /// Day number of a date.
@@ -108,6 +114,7 @@ impl Params {
             },
             by: req.by.clone(),
             config: config.clone(),
+            purchase_model: None,
         })
     }
 

@@ -19,7 +19,7 @@ pub struct CustomerProfile {
 
 /// Columns of the customer list.
 pub const CUSTOMER_COLUMNS: &str = "customer_id, stage, country, channel, orders, capital_minor, tenure_days, \
-     silence_days, active, latest_nps, referrals, arrow_cast(first_pay_day, 'Date32') AS first_payment, \
+     silence_days, active, ROUND(p_alive, 3) AS p_alive, latest_nps, referrals, arrow_cast(first_pay_day, 'Date32') AS first_payment, \
      arrow_cast(last_interaction_day, 'Date32') AS last_interaction";
 
 /// Sort keys accepted by the customer list.

@@ -37,9 +37,27 @@ impl Report {
 }
 
 impl Engine {
-    /// Resolves a request into parameters (as-of day, periods, split).
-    pub fn params(&self, req: &ReportRequest) -> Result<Params, EngineError> {
-        Params::resolve(req, self.last_day(), self.config())
+    /// Resolves a request into parameters (as-of day, periods, split) and,
+    /// unless the configuration turns the P(alive) rule off
+    /// (`at_risk_p_alive = 0`), fits the purchase model at the as-of day so
+    /// that stages are scored with it (see [`Engine::fit_value_models`]).
+    pub async fn params(&self, req: &ReportRequest) -> Result<Params, EngineError> {
+        let mut p = Params::resolve(req, self.last_day(), self.config())?;
+        if self.config().at_risk_p_alive > 0.0 {
+            let mut clock = Clock::new();
+            let models = self
+                .fit_value_models(
+                    &p,
+                    crate::value::FitRequest {
+                        spend: false,
+                        ..Default::default()
+                    },
+                )
+                .await?;
+            p.purchase_model = models.map(|m| m.purchase_literal());
+            clock.lap("purchase summary and model fit");
+        }
+        Ok(p)
     }
 
     /// Computes the per-customer table with stage, capital and activity at
@@ -52,7 +70,7 @@ impl Engine {
     /// vs inactive, stages and funnel, period lifecycle, churn and
     /// retention, NPS and CSAT, customer capital.
     pub async fn overview(&self, req: &ReportRequest) -> Result<Report, EngineError> {
-        let p = self.params(req)?;
+        let p = self.params(req).await?;
         let mut clock = Clock::new();
         self.stages(&p).await?;
         clock.lap("facts and stages");

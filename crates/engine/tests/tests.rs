@@ -11,6 +11,9 @@ use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+#[path = "it/value.rs"]
+mod value;
+
 fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../../tests/fixtures")
@@ -90,7 +93,7 @@ async fn stages_follow_the_rules_of_spec_section_2() {
         );
     }
     let list = e
-        .customers(&e.params(&as_of()).unwrap(), None, "id", None)
+        .customers(&e.params(&as_of()).await.unwrap(), None, "id", None)
         .await
         .unwrap();
     let b = &list.sections[0].batch;
@@ -199,7 +202,7 @@ async fn the_time_zone_moves_a_late_order_into_the_next_day() {
     let e = engine(config);
     let list = e
         .customers(
-            &e.params(&as_of()).unwrap(),
+            &e.params(&as_of()).await.unwrap(),
             Some("new".parse().unwrap()),
             "id",
             None,
@@ -239,7 +242,7 @@ async fn splits_by_an_attribute() {
 #[tokio::test]
 async fn customer_profile_shows_stage_history() {
     let e = engine(Config::default());
-    let p = e.params(&as_of()).unwrap();
+    let p = e.params(&as_of()).await.unwrap();
     let prof = e.customer(&p, "F").await.unwrap();
     assert_eq!(column(&prof.summary, "stage"), ["at_risk"]);
     // F's last order was 2024-01-11: active until 02-09, dormant from 02-10, at risk after 45 days (02-26).

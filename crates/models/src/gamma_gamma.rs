@@ -6,7 +6,7 @@
 //! across customers, independent of the purchase process.
 
 use crate::error::ModelError;
-use crate::optimize::{self, FitOptions};
+use crate::optimize::{self, FitOptions, LogLikelihood};
 use crate::special::ln_gamma;
 
 /// One repeat buyer: x > 0 repeat transactions of mean value m > 0.
@@ -140,35 +140,21 @@ impl GammaGamma {
         if total <= 0.0 {
             return Err(ModelError::EmptyInput);
         }
-        let penalty = options.l2_penalty;
-        let objective = |log_params: &[f64]| {
-            let theta: Vec<f64> = log_params.iter().map(|v| v.exp()).collect();
-            -GammaGammaParams::from_slice(&theta).log_likelihood(rows) / total
-                + penalty * theta.iter().map(|v| v * v).sum::<f64>()
+        let value = |theta: &[f64]| GammaGammaParams::from_slice(theta).log_likelihood(rows);
+        let ll = LogLikelihood {
+            names: &["p", "q", "gamma"],
+            total_weight: total,
+            value: &value,
+            gradient: None,
         };
-        let min = optimize::minimize(&objective, &[0.0; 3], options)?;
-        let theta: Vec<f64> = min.x.iter().map(|v| v.exp()).collect();
-        let params = GammaGammaParams::from_slice(&theta);
-        let nll = |p: &[f64]| {
-            if p.iter().any(|v| *v <= 0.0) {
-                return f64::NAN;
-            }
-            -GammaGammaParams::from_slice(p).log_likelihood(rows)
-        };
-        let standard_errors = optimize::invert_spd(&optimize::hessian(&nll, &theta))
-            .map(|inv| {
-                GammaGammaParams::from_slice(&[
-                    inv[0][0].sqrt(),
-                    inv[1][1].sqrt(),
-                    inv[2][2].sqrt(),
-                ])
-            })
-            .filter(|se| [se.p, se.q, se.gamma].iter().all(|v| v.is_finite()));
+        let estimate = optimize::maximize_likelihood(&ll, &[1.0; 3], options)?;
         Ok(FittedGammaGamma {
-            params,
-            log_likelihood: params.log_likelihood(rows),
-            standard_errors,
-            iterations: min.iterations,
+            params: GammaGammaParams::from_slice(&estimate.theta),
+            log_likelihood: estimate.log_likelihood,
+            standard_errors: estimate
+                .standard_errors
+                .map(|se| GammaGammaParams::from_slice(&se)),
+            iterations: estimate.iterations,
         })
     }
 }

@@ -1,19 +1,26 @@
-//! A small BFGS minimiser with central-difference gradients and a
-//! central-difference Hessian, enough for models with a handful of
-//! parameters.
+//! Maximum-likelihood fitting shared by every model: a small BFGS minimiser
+//! over log-parameters (analytic or central-difference gradients), optional
+//! L2 penalties, diagnostics on failure, and standard errors from the
+//! Hessian of the log-likelihood.
 
 use crate::error::ModelError;
 
 /// Relative step of the central-difference gradient.
 const GRADIENT_STEP: f64 = 1e-6;
-/// Relative step of the central-difference Hessian.
+/// Relative step (of each parameter) of the central-difference Hessian.
 const HESSIAN_STEP: f64 = 1e-4;
+/// Relative step of the Hessian taken as differences of analytic gradients:
+/// one order of differencing fewer than [`HESSIAN_STEP`], so a smaller step.
+const HESSIAN_GRADIENT_STEP: f64 = 1e-6;
 /// Armijo sufficient-decrease constant of the backtracking line search.
 const ARMIJO: f64 = 1e-4;
 /// Most halvings of the step in one line search.
 const MAX_HALVINGS: usize = 60;
 
 /// Settings shared by every model's maximum-likelihood fit.
+///
+/// Construct it with `..FitOptions::default()` so that fields added later
+/// keep their defaults.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct FitOptions {
     /// Most BFGS iterations before [`ModelError::NoConvergence`].
@@ -24,7 +31,14 @@ pub struct FitOptions {
     pub gradient_tolerance: f64,
     /// L2 penalty λ: the objective adds λ·Σθ² over the natural parameters θ
     /// to the mean negative log-likelihood (as lifetimes' `penalizer_coef`).
+    /// It shrinks large parameters but cannot stop one from collapsing to 0.
     pub l2_penalty: f64,
+    /// L2 penalty μ on the log-parameters: the objective adds μ·Σ(ln θ)²,
+    /// which pulls every parameter towards 1 on a relative scale and keeps
+    /// it away from both 0 and infinity. Use a small value (1e-4 … 1e-2) to
+    /// stabilise fits on sparse or degenerate data; 0 (the default) gives
+    /// the plain maximum-likelihood estimate.
+    pub log_l2_penalty: f64,
 }
 
 impl Default for FitOptions {
@@ -33,18 +47,31 @@ impl Default for FitOptions {
             max_iterations: 1000,
             gradient_tolerance: 1e-6,
             l2_penalty: 0.0,
+            log_l2_penalty: 0.0,
         }
     }
 }
 
-/// Where the minimiser stopped.
+/// Where the minimiser stopped successfully.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Minimum {
     pub x: Vec<f64>,
     pub value: f64,
     pub iterations: usize,
+    pub gradient_norm: f64,
 }
 
+/// Why and where the minimiser gave up.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Failure {
+    /// True when the objective or its gradient was not finite.
+    pub non_finite: bool,
+    pub x: Vec<f64>,
+    pub iterations: usize,
+    pub gradient_norm: f64,
+}
+
+/// Central-difference gradient of `f` at `x`.
 pub(crate) fn gradient(f: &dyn Fn(&[f64]) -> f64, x: &[f64]) -> Vec<f64> {
     let mut xs = x.to_vec();
     (0..x.len())
@@ -68,36 +95,56 @@ fn dot(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
-/// Minimises `f` from `x0` by BFGS with a backtracking line search.
+fn identity(n: usize) -> Vec<Vec<f64>> {
+    (0..n)
+        .map(|i| (0..n).map(|j| if i == j { 1.0 } else { 0.0 }).collect())
+        .collect()
+}
+
+/// Minimises `f` from `x0` by BFGS with central-difference gradients.
 pub(crate) fn minimize(
     f: &dyn Fn(&[f64]) -> f64,
     x0: &[f64],
     options: &FitOptions,
-) -> Result<Minimum, ModelError> {
-    let n = x0.len();
-    let identity = |n: usize| -> Vec<Vec<f64>> {
-        (0..n)
-            .map(|i| (0..n).map(|j| if i == j { 1.0 } else { 0.0 }).collect())
-            .collect()
+) -> Result<Minimum, Failure> {
+    let fg = |x: &[f64], g: &mut [f64]| {
+        g.copy_from_slice(&gradient(f, x));
+        f(x)
     };
+    minimize_with_gradient(&fg, x0, options)
+}
+
+/// Minimises `fg` (value, writing the gradient into its second argument)
+/// from `x0` by BFGS with a backtracking line search.
+pub(crate) fn minimize_with_gradient(
+    fg: &dyn Fn(&[f64], &mut [f64]) -> f64,
+    x0: &[f64],
+    options: &FitOptions,
+) -> Result<Minimum, Failure> {
+    let n = x0.len();
     let mut x = x0.to_vec();
-    let mut fx = f(&x);
-    let mut g = gradient(f, &x);
+    let mut g = vec![0.0; n];
+    let mut fx = fg(&x, &mut g);
     let mut h = identity(n);
     let mut just_reset = true;
+    let mut trial_g = vec![0.0; n];
+    let fail = |non_finite: bool, x: &[f64], iterations: usize, g: &[f64]| Failure {
+        non_finite,
+        x: x.to_vec(),
+        iterations,
+        gradient_norm: norm_inf(g),
+    };
     for iteration in 0..options.max_iterations {
         let gnorm = norm_inf(&g);
         if !fx.is_finite() || !gnorm.is_finite() {
-            return Err(ModelError::NoConvergence {
-                iterations: iteration,
-                gradient_norm: gnorm,
-            });
+            return Err(fail(true, &x, iteration, &g));
         }
         if gnorm <= options.gradient_tolerance {
             return Ok(Minimum {
                 x,
                 value: fx,
                 iterations: iteration,
+                gradient_norm: gnorm,
             });
         }
         let mut p: Vec<f64> = (0..n).map(|i| -dot(&h[i], &g)).collect();
@@ -107,14 +154,19 @@ pub(crate) fn minimize(
             p = g.iter().map(|v| -v).collect();
             slope = dot(&p, &g);
         }
-        // Keep the first trial step modest in log space.
+        // Keep the first trial step modest in log space: one unit is a
+        // factor e in a parameter.
         let pmax = norm_inf(&p);
         let mut step = if pmax > 1.0 { 1.0 / pmax } else { 1.0 };
         let mut accepted = None;
         for _ in 0..MAX_HALVINGS {
             let trial: Vec<f64> = x.iter().zip(&p).map(|(xi, pi)| xi + step * pi).collect();
-            let ft = f(&trial);
-            if ft.is_finite() && ft <= fx + ARMIJO * step * slope {
+            let ft = fg(&trial, &mut trial_g);
+            // A non-finite value or gradient means the step went too far.
+            if ft.is_finite()
+                && ft <= fx + ARMIJO * step * slope
+                && trial_g.iter().all(|v| v.is_finite())
+            {
                 accepted = Some((trial, ft));
                 break;
             }
@@ -122,19 +174,15 @@ pub(crate) fn minimize(
         }
         let Some((x_new, f_new)) = accepted else {
             if just_reset {
-                return Err(ModelError::NoConvergence {
-                    iterations: iteration,
-                    gradient_norm: gnorm,
-                });
+                return Err(fail(false, &x, iteration, &g));
             }
             h = identity(n);
             just_reset = true;
             continue;
         };
         just_reset = false;
-        let g_new = gradient(f, &x_new);
         let s: Vec<f64> = x_new.iter().zip(&x).map(|(a, b)| a - b).collect();
-        let y: Vec<f64> = g_new.iter().zip(&g).map(|(a, b)| a - b).collect();
+        let y: Vec<f64> = trial_g.iter().zip(&g).map(|(a, b)| a - b).collect();
         let sy = dot(&s, &y);
         if sy > 1e-12 * dot(&s, &s).sqrt() * dot(&y, &y).sqrt() {
             // H ← (I − ρ s yᵀ) H (I − ρ y sᵀ) + ρ s sᵀ
@@ -150,18 +198,19 @@ pub(crate) fn minimize(
         }
         x = x_new;
         fx = f_new;
-        g = g_new;
+        g.copy_from_slice(&trial_g);
     }
-    Err(ModelError::NoConvergence {
-        iterations: options.max_iterations,
-        gradient_norm: norm_inf(&g),
-    })
+    Err(fail(false, &x, options.max_iterations, &g))
 }
 
-/// Central-difference Hessian of `f` at `x`.
+/// Central-difference Hessian of `f` at `x`, with steps relative to each
+/// coordinate (parameters are positive and may be tiny).
 pub(crate) fn hessian(f: &dyn Fn(&[f64]) -> f64, x: &[f64]) -> Vec<Vec<f64>> {
     let n = x.len();
-    let steps: Vec<f64> = x.iter().map(|v| HESSIAN_STEP * v.abs().max(1e-3)).collect();
+    let steps: Vec<f64> = x
+        .iter()
+        .map(|v| HESSIAN_STEP * v.abs().max(1e-300))
+        .collect();
     let mut out = vec![vec![0.0; n]; n];
     let mut xs = x.to_vec();
     let mut eval = |di: (usize, f64), dj: (usize, f64)| {
@@ -183,14 +232,40 @@ pub(crate) fn hessian(f: &dyn Fn(&[f64]) -> f64, x: &[f64]) -> Vec<Vec<f64>> {
     out
 }
 
+/// Hessian as central differences of an analytic gradient, symmetrised.
+fn hessian_from_gradient(grad: &dyn Fn(&[f64], &mut [f64]) -> f64, x: &[f64]) -> Vec<Vec<f64>> {
+    let n = x.len();
+    let mut out = vec![vec![0.0; n]; n];
+    let mut xs = x.to_vec();
+    let (mut up, mut down) = (vec![0.0; n], vec![0.0; n]);
+    for j in 0..n {
+        let h = HESSIAN_GRADIENT_STEP * x[j].abs().max(1e-300);
+        xs[j] = x[j] + h;
+        grad(&xs, &mut up);
+        xs[j] = x[j] - h;
+        grad(&xs, &mut down);
+        xs[j] = x[j];
+        for i in 0..n {
+            out[i][j] = (up[i] - down[i]) / (2.0 * h);
+        }
+    }
+    for i in 1..n {
+        let (upper, lower) = out.split_at_mut(i);
+        for (j, row) in upper.iter_mut().enumerate() {
+            let v = 0.5 * (lower[0][j] + row[i]);
+            lower[0][j] = v;
+            row[i] = v;
+        }
+    }
+    out
+}
+
 /// Inverse of a symmetric positive-definite matrix by Gauss–Jordan
 /// elimination; `None` when it is singular or not positive definite.
 pub(crate) fn invert_spd(m: &[Vec<f64>]) -> Option<Vec<Vec<f64>>> {
     let n = m.len();
     let mut a: Vec<Vec<f64>> = m.to_vec();
-    let mut inv: Vec<Vec<f64>> = (0..n)
-        .map(|i| (0..n).map(|j| if i == j { 1.0 } else { 0.0 }).collect())
-        .collect();
+    let mut inv = identity(n);
     for col in 0..n {
         let pivot = a[col][col];
         if !(pivot.is_finite() && pivot > 0.0) {
@@ -211,6 +286,126 @@ pub(crate) fn invert_spd(m: &[Vec<f64>]) -> Option<Vec<Vec<f64>>> {
         }
     }
     Some(inv)
+}
+
+/// Total log-likelihood at θ, writing ∂LL/∂θ into the second argument.
+pub(crate) type GradientFn<'a> = &'a dyn Fn(&[f64], &mut [f64]) -> f64;
+
+/// A weighted log-likelihood over positive natural parameters θ.
+pub(crate) struct LogLikelihood<'a> {
+    /// Parameter names as in the paper, in the order of θ.
+    pub names: &'static [&'static str],
+    /// Sum of the row weights: the objective is the mean per customer, so
+    /// the gradient tolerance does not depend on the size of the data.
+    pub total_weight: f64,
+    /// Total log-likelihood at θ.
+    pub value: &'a dyn Fn(&[f64]) -> f64,
+    /// Total log-likelihood at θ, writing ∂LL/∂θ into the second argument;
+    /// `None` for central differences.
+    pub gradient: Option<GradientFn<'a>>,
+}
+
+/// A maximum-likelihood estimate.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Estimate {
+    pub theta: Vec<f64>,
+    pub log_likelihood: f64,
+    /// Square roots of the diagonal of the inverse of −∂²LL/∂θ², `None`
+    /// when that matrix is not positive definite.
+    pub standard_errors: Option<Vec<f64>>,
+    pub iterations: usize,
+}
+
+/// Maximises `ll` over θ = exp(u) from `start` (natural parameters), with
+/// the penalties of `options`; see [`FitOptions`].
+pub(crate) fn maximize_likelihood(
+    ll: &LogLikelihood,
+    start: &[f64],
+    options: &FitOptions,
+) -> Result<Estimate, ModelError> {
+    let n = start.len();
+    let w = ll.total_weight;
+    let (lambda, mu) = (options.l2_penalty, options.log_l2_penalty);
+    let penalty = |u: &[f64]| -> f64 {
+        u.iter()
+            .map(|ui| lambda * (2.0 * ui).exp() + mu * ui * ui)
+            .sum()
+    };
+    let exp_all = |u: &[f64]| -> Vec<f64> { u.iter().map(|v| v.exp()).collect() };
+    let u0: Vec<f64> = start.iter().map(|v| v.ln()).collect();
+    let result = match ll.gradient {
+        Some(grad) => {
+            let fg = |u: &[f64], g: &mut [f64]| -> f64 {
+                let theta = exp_all(u);
+                let value = grad(&theta, g);
+                for i in 0..n {
+                    // d/du of −LL/W + λθ² + μu², with dθ/du = θ.
+                    g[i] = theta[i] * (-g[i] / w + 2.0 * lambda * theta[i]) + 2.0 * mu * u[i];
+                }
+                -value / w + penalty(u)
+            };
+            minimize_with_gradient(&fg, &u0, options)
+        }
+        None => {
+            let f = |u: &[f64]| -(ll.value)(&exp_all(u)) / w + penalty(u);
+            minimize(&f, &u0, options)
+        }
+    };
+    let diagnostics = |u: &[f64]| -> (f64, Vec<(&'static str, f64)>) {
+        let theta = exp_all(u);
+        let value = (ll.value)(&theta);
+        (value, ll.names.iter().copied().zip(theta).collect())
+    };
+    let minimum = result.map_err(|failure| {
+        let (log_likelihood, parameters) = diagnostics(&failure.x);
+        if failure.non_finite {
+            ModelError::NonFinite {
+                iterations: failure.iterations,
+                gradient_norm: failure.gradient_norm,
+                log_likelihood,
+                parameters,
+            }
+        } else {
+            ModelError::NoConvergence {
+                iterations: failure.iterations,
+                gradient_norm: failure.gradient_norm,
+                log_likelihood,
+                parameters,
+            }
+        }
+    })?;
+    let theta = exp_all(&minimum.x);
+    let log_likelihood = (ll.value)(&theta);
+    if !log_likelihood.is_finite() || theta.iter().any(|v| !(v.is_finite() && *v > 0.0)) {
+        // A parameter ran off to 0 or infinity in floating point.
+        let (log_likelihood, parameters) = diagnostics(&minimum.x);
+        return Err(ModelError::NonFinite {
+            iterations: minimum.iterations,
+            gradient_norm: minimum.gradient_norm,
+            log_likelihood,
+            parameters,
+        });
+    }
+    let information = match ll.gradient {
+        Some(grad) => {
+            let neg_grad = |theta: &[f64], g: &mut [f64]| {
+                let v = grad(theta, g);
+                g.iter_mut().for_each(|gi| *gi = -*gi);
+                -v
+            };
+            hessian_from_gradient(&neg_grad, &theta)
+        }
+        None => hessian(&|p: &[f64]| -(ll.value)(p), &theta),
+    };
+    let standard_errors = invert_spd(&information)
+        .map(|inv| (0..n).map(|i| inv[i][i].sqrt()).collect::<Vec<f64>>())
+        .filter(|se| se.iter().all(|v| v.is_finite() && *v > 0.0));
+    Ok(Estimate {
+        theta,
+        log_likelihood,
+        standard_errors,
+        iterations: minimum.iterations,
+    })
 }
 
 #[cfg(test)]
@@ -245,9 +440,101 @@ mod tests {
             max_iterations: 5,
             ..FitOptions::default()
         };
+        let failure = minimize(&f, &[0.0], &options).unwrap_err();
+        assert!(!failure.non_finite);
+        assert_eq!(failure.iterations, 5);
+        assert!((failure.gradient_norm - 1.0).abs() < TOLERANCE);
+    }
+
+    /// Poisson log-likelihood of counts with mean θ: the MLE is the sample
+    /// mean and its standard error √(θ/n).
+    fn poisson(counts: &[f64]) -> impl Fn(&[f64]) -> f64 + '_ {
+        move |theta: &[f64]| counts.iter().map(|k| k * theta[0].ln() - theta[0]).sum()
+    }
+
+    #[test]
+    fn likelihood_estimate_and_standard_error() {
+        let counts = [2.0, 3.0, 0.0, 5.0, 4.0];
+        let value = poisson(&counts);
+        let gradient = |theta: &[f64], g: &mut [f64]| {
+            g[0] = counts.iter().map(|k| k / theta[0] - 1.0).sum();
+            value(theta)
+        };
+        for analytic in [false, true] {
+            let ll = LogLikelihood {
+                names: &["theta"],
+                total_weight: counts.len() as f64,
+                value: &value,
+                gradient: if analytic { Some(&gradient) } else { None },
+            };
+            let est = maximize_likelihood(&ll, &[1.0], &FitOptions::default()).unwrap();
+            assert!((est.theta[0] - 2.8).abs() < TOLERANCE, "{est:?}");
+            let se = est.standard_errors.unwrap()[0];
+            assert!((se - (2.8f64 / 5.0).sqrt()).abs() < TOLERANCE, "{se}");
+        }
+    }
+
+    #[test]
+    fn log_penalty_pulls_towards_one() {
+        let counts = [20.0, 30.0, 25.0];
+        let value = poisson(&counts);
+        let ll = LogLikelihood {
+            names: &["theta"],
+            total_weight: 3.0,
+            value: &value,
+            gradient: None,
+        };
+        let plain = maximize_likelihood(&ll, &[1.0], &FitOptions::default()).unwrap();
+        let options = FitOptions {
+            log_l2_penalty: 1.0,
+            ..FitOptions::default()
+        };
+        let shrunk = maximize_likelihood(&ll, &[1.0], &options).unwrap();
+        // Stationarity of −(25 ln θ − θ) + (ln θ)² in u = ln θ:
+        // −25 + θ + 2u = 0.
+        let u = shrunk.theta[0].ln();
+        assert!((-25.0 + shrunk.theta[0] + 2.0 * u).abs() < 1e-4);
+        assert!(shrunk.theta[0] < plain.theta[0] && shrunk.theta[0] > 1.0);
+    }
+
+    #[test]
+    fn failures_carry_diagnostics() {
+        // No maximum: the likelihood grows without bound as θ → ∞.
+        let value = |theta: &[f64]| theta[0].ln();
+        let ll = LogLikelihood {
+            names: &["theta"],
+            total_weight: 1.0,
+            value: &value,
+            gradient: None,
+        };
+        let options = FitOptions {
+            max_iterations: 3,
+            ..FitOptions::default()
+        };
+        match maximize_likelihood(&ll, &[1.0], &options) {
+            Err(ModelError::NoConvergence {
+                iterations,
+                log_likelihood,
+                parameters,
+                ..
+            }) => {
+                assert_eq!(iterations, 3);
+                assert_eq!(parameters[0].0, "theta");
+                assert!((log_likelihood - parameters[0].1.ln()).abs() < 1e-12);
+            }
+            other => panic!("{other:?}"),
+        }
+        // A likelihood that is NaN everywhere is reported, never returned.
+        let nan = |_: &[f64]| f64::NAN;
+        let ll = LogLikelihood {
+            names: &["theta"],
+            total_weight: 1.0,
+            value: &nan,
+            gradient: None,
+        };
         assert!(matches!(
-            minimize(&f, &[0.0], &options),
-            Err(ModelError::NoConvergence { .. })
+            maximize_likelihood(&ll, &[1.0], &FitOptions::default()),
+            Err(ModelError::NonFinite { iterations: 0, .. })
         ));
     }
 }
