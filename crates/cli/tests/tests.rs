@@ -278,3 +278,112 @@ fn dependency_directions() {
     forbid("ingest", &["datafusion", "rusqlite", "clientela-store"]);
     forbid("demo", &["datafusion", "rusqlite", "clientela-store"]);
 }
+
+/// CDNOW's 1/10 sample as the papers use it: no header, whitespace separated.
+const CDNOW_SAMPLE: &[&str] = &[
+    "--kind",
+    "order",
+    "--delimiter",
+    "whitespace",
+    "--no-header",
+    "--columns",
+    "master_id,customer_id,time,quantity,amount",
+    "--set",
+    "currency=USD",
+    "--date-format",
+    "%Y%m%d",
+];
+
+#[test]
+fn clv_on_the_cdnow_sample_with_its_published_holdout() {
+    let dir = tempfile::tempdir().unwrap();
+    let sample = repo("data/cdnow/CDNOW_sample.txt");
+    let mut args = vec!["clv", "--input", sample.to_str().unwrap()];
+    args.extend(CDNOW_SAMPLE);
+    args.extend([
+        "--as-of",
+        "1998-06-30",
+        "--holdout-from",
+        "1997-10-01",
+        "--model",
+        "auto",
+        "--top",
+        "0",
+        "--format",
+        "json",
+    ]);
+    let (out, _) = ok(dir.path(), &args);
+    let r = json(&out);
+    // The papers' holdout: 39 weeks after 1997-09-30, 2,357 customers, 1,882 purchases.
+    let holdout = r["sections"]["holdout"].as_array().unwrap();
+    let all = holdout.last().unwrap();
+    assert_eq!(all["calibration_frequency"], "all");
+    assert_eq!(all["customers"], 2357);
+    assert_eq!(all["actual_total"], 1882.0);
+    // Each group's predictions are the chosen model's; every group is there.
+    assert_eq!(holdout.len(), 9, "frequencies 0..6, 7+, all");
+    // Scoring fits on everything to the as-of date and lists every buyer.
+    let models = r["sections"]["models"].as_array().unwrap();
+    let chosen = models[0]["model"].as_str().unwrap();
+    assert!(["bgnbd", "mbgnbd", "pareto"].contains(&chosen), "{chosen}");
+    assert_eq!(models.len(), 7, "four purchase and three spend parameters");
+    let value = r["sections"]["customer_value"].as_array().unwrap();
+    assert_eq!(value.len(), 2357);
+    assert_eq!(value[0]["clv_rank"], 1);
+    assert_eq!(value[0]["value_tier"], 1);
+    let p = value[0]["p_alive"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&p), "{p}");
+    // Equity in total equals the sum of every customer's CLV.
+    let equity = &r["sections"]["customer_equity"][0];
+    assert_eq!(equity["split"], "total");
+    let sum: f64 = value.iter().map(|v| v["clv"].as_f64().unwrap()).sum();
+    let total = equity["equity"].as_f64().unwrap();
+    assert!((sum - total).abs() < 0.005, "{sum} vs {total}");
+}
+
+#[test]
+fn clv_equity_agrees_with_lifetimes() {
+    // bench/clv_lifetimes.py on the same sample (days, calibration to
+    // 1997-09-30, 12 months at 1 %): lifetimes 0.11.3 sums CLV to 70726.72;
+    // clientela rounds each customer's CLV to the cent (2,357 × ±0.005).
+    let dir = tempfile::tempdir().unwrap();
+    let sample = repo("data/cdnow/CDNOW_sample.txt");
+    let mut args = vec!["clv", "--input", sample.to_str().unwrap()];
+    args.extend(CDNOW_SAMPLE);
+    args.extend(["--as-of", "1997-09-30", "--format", "json"]);
+    let (out, _) = ok(dir.path(), &args);
+    let r = json(&out);
+    let equity = r["sections"]["customer_equity"][0]["equity"]
+        .as_f64()
+        .unwrap();
+    assert!((equity - 70726.72).abs() < 2357.0 * 0.005, "{equity}");
+    let alpha = &r["sections"]["models"][1];
+    assert_eq!(alpha["parameter"], "alpha (days)");
+    // FHL 2005: α = 4.414 weeks.
+    assert!((alpha["value"].as_f64().unwrap() / 7.0 - 4.414).abs() < 0.0005);
+}
+
+#[test]
+fn clv_options_are_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let sample = repo("data/cdnow/CDNOW_sample.txt");
+    for (flag, value, expected) in [
+        ("--model", "lifetimes", "expected bgnbd, mbgnbd or pareto"),
+        ("--horizon", "12w", "expected months like 12m"),
+        (
+            "--holdout-from",
+            "1999-01-01",
+            "on or before the as-of date",
+        ),
+    ] {
+        let mut args = vec!["clv", "--input", sample.to_str().unwrap()];
+        args.extend(CDNOW_SAMPLE);
+        args.extend([flag, value]);
+        let out = run(dir.path(), &args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success() && err.contains(expected),
+            "{flag} {value}: {err}"
+        );
+    }
+}

@@ -107,14 +107,54 @@ pub(crate) fn log_likelihood(
     gradient: Option<&mut [f64]>,
 ) -> f64 {
     let [r, alpha, a, b] = p;
-    let k = v.k();
     let want_gradient = gradient.is_some();
     let ln_alpha = alpha.ln();
-    let ln_a = a.ln();
     let base = -ln_gamma(r) + r * ln_alpha + ln_gamma(a + b) - ln_gamma(b);
+    let sums = crate::parallel::chunked_sum(
+        rows,
+        |chunk| partial_sums(v, p, chunk, want_gradient),
+        |a, b| Sums {
+            total: a.total + b.total,
+            weight: a.weight + b.weight,
+            gradient: std::array::from_fn(|i| a.gradient[i] + b.gradient[i]),
+        },
+    );
+    if let Some(out) = gradient {
+        let psi_ab = digamma(a + b);
+        out[0] = sums.gradient[0] + sums.weight * (-digamma(r) + ln_alpha);
+        out[1] = sums.gradient[1] + sums.weight * r / alpha;
+        out[2] = sums.gradient[2] + sums.weight * psi_ab;
+        out[3] = sums.gradient[3] + sums.weight * (psi_ab - digamma(b));
+    }
+    sums.total + sums.weight * base
+}
+
+/// Row sums of the log-likelihood: Σ w·(row terms), Σ w, and the row parts
+/// of the gradient.
+#[derive(Debug, Clone, Copy, Default)]
+struct Sums {
+    total: f64,
+    weight: f64,
+    gradient: [f64; 4],
+}
+
+/// The per-row part of [`log_likelihood`] over one chunk.
+///
+/// The bracket ln(e^{A₃} + e^{A₄}) is A₃ + ln(1 + e^{A₄−A₃}) (or the same
+/// from A₄ when it is the larger), and the shares w₃, w₄ of its two terms
+/// follow from the same exponential: one `exp` and one `ln_1p` per row
+/// besides the two logarithms of α + T and α + t_x.
+fn partial_sums(
+    v: Variant,
+    p: [f64; 4],
+    rows: &[(CustomerSummary, f64)],
+    want_gradient: bool,
+) -> Sums {
+    let [r, alpha, a, b] = p;
+    let k = v.k();
+    let ln_a = a.ln();
     let mut cache: Option<PerFrequency> = None;
-    let (mut total, mut weight) = (0.0, 0.0);
-    let mut g = [0.0; 4];
+    let mut s = Sums::default();
     for (c, w) in rows {
         let x = c.frequency;
         let fresh = match &cache {
@@ -141,22 +181,29 @@ pub(crate) fn log_likelihood(
         let l3 = (alpha + c.t).ln();
         let a3 = -(r + x) * l3;
         let has_dropout_term = x + k > 0.0;
-        let (l4, a4) = if has_dropout_term {
+        let (l4, lse, w3, w4) = if has_dropout_term {
             let l4 = (alpha + c.recency).ln();
-            (l4, ln_a - f.ln_b - (r + x) * l4)
-        } else {
-            (0.0, f64::NEG_INFINITY)
-        };
-        let lse = log_sum_exp(a3, a4);
-        total += w * (f.ln_gammas + lse);
-        weight += w;
-        if want_gradient {
-            let w3 = (a3 - lse).exp();
-            let w4 = if has_dropout_term {
-                (a4 - lse).exp()
+            let a4 = ln_a - f.ln_b - (r + x) * l4;
+            let (hi, d) = if a3 >= a4 {
+                (a3, a4 - a3)
             } else {
-                0.0
+                (a4, a3 - a4)
             };
+            let e = d.exp(); // in (0, 1]
+            let share_lo = e / (1.0 + e);
+            let (w3, w4) = if a3 >= a4 {
+                (1.0 - share_lo, share_lo)
+            } else {
+                (share_lo, 1.0 - share_lo)
+            };
+            (l4, hi + e.ln_1p(), w3, w4)
+        } else {
+            (0.0, a3, 1.0, 0.0)
+        };
+        s.total += w * (f.ln_gammas + lse);
+        s.weight += w;
+        if want_gradient {
+            let g = &mut s.gradient;
             g[0] += w * (f.psi_rx - w3 * l3 - w4 * l4);
             g[1] += w * (-(r + x) * (w3 / (alpha + c.t) + w4 / (alpha + c.recency)));
             let dropout_b = if has_dropout_term {
@@ -168,14 +215,7 @@ pub(crate) fn log_likelihood(
             g[3] += w * (f.psi_bx - f.psi_abx - dropout_b);
         }
     }
-    if let Some(out) = gradient {
-        let psi_ab = digamma(a + b);
-        out[0] = g[0] + weight * (-digamma(r) + ln_alpha);
-        out[1] = g[1] + weight * r / alpha;
-        out[2] = g[2] + weight * psi_ab;
-        out[3] = g[3] + weight * (psi_ab - digamma(b));
-    }
-    total + weight * base
+    s
 }
 
 /// E[(1 − (1 + p t/A)^(−R)) / p] for p ~ Beta(a, b): the expected number of

@@ -51,6 +51,7 @@ pub mod gamma_gamma;
 pub mod holdout;
 pub mod mbgnbd;
 pub mod optimize;
+mod parallel;
 pub mod pareto_nbd;
 pub mod sbg;
 pub mod special;

@@ -53,7 +53,8 @@ impl Engine {
         req: &ReportRequest,
         c: &ClvRequest,
     ) -> Result<crate::Report, EngineError> {
-        let mut p = self.params(req).await?;
+        // The stages are scored with the model fitted here, not the default one.
+        let mut p = Params::resolve(req, self.last_day(), self.config())?;
         let mut clock = Clock::new();
         let holdout_start = match (c.holdout_from, c.model) {
             (Some(date), _) => Some(crate::day_of(date)),

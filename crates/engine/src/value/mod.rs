@@ -123,8 +123,9 @@ impl Engine {
             let fitted = GammaGamma::fit(&spend_rows, &options)
                 .map_err(|e| model_error("Gamma-Gamma", e))?;
             clock.lap(&format!(
-                "fit Gamma-Gamma on {} repeat buyers",
-                s.spend.len()
+                "fit Gamma-Gamma on {} repeat buyers ({} iterations)",
+                s.spend.len(),
+                fitted.iterations
             ));
             Some(fitted)
         } else {
