@@ -173,7 +173,9 @@ pub struct OutputArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = FormatArg::Table)]
     pub format: FormatArg,
-    /// Write to this file (json) or folder (csv: one file per table) instead of the terminal.
+    /// Write to this file (json, xlsx) or folder (csv, parquet: one file per
+    /// table) instead of the terminal; parquet and xlsx need it.
+    /// Example: --format xlsx --out report.xlsx
     #[arg(long)]
     pub out: Option<PathBuf>,
 }
@@ -187,6 +189,10 @@ pub enum FormatArg {
     Json,
     /// CSV, one table after the other (or one file per table with --out DIR).
     Csv,
+    /// Parquet, one file per table in the folder --out DIR.
+    Parquet,
+    /// Excel workbook --out FILE.xlsx, one sheet per table.
+    Xlsx,
 }
 
 /// Options of `report`.

@@ -5,6 +5,7 @@
 mod app;
 mod args;
 mod demo;
+mod export;
 mod import;
 mod output;
 mod schema;

@@ -109,6 +109,19 @@ pub fn write_report(r: &Report, out: &OutputArgs) -> Result<()> {
             emit(out, serde_json::to_string_pretty(&doc)?.as_bytes())
         }
         FormatArg::Csv => write_csv_sections(&r.sections, out),
+        FormatArg::Parquet => crate::export::write_parquet(&r.sections, required_out(out)?),
+        FormatArg::Xlsx => crate::export::write_xlsx(&r.sections, required_out(out)?),
+    }
+}
+
+/// The `--out` path binary formats need.
+fn required_out(out: &OutputArgs) -> Result<&std::path::Path> {
+    match &out.out {
+        Some(p) => Ok(p),
+        None => anyhow::bail!(
+            "--format {:?} writes files: give --out (a folder for parquet, a .xlsx file for xlsx)",
+            out.format
+        ),
     }
 }
 

@@ -387,3 +387,129 @@ fn clv_options_are_checked() {
         );
     }
 }
+
+/// Borrowed arguments.
+fn args(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
+}
+
+/// `--input` flags for every file of the `basic` fixture.
+fn basic_inputs() -> Vec<String> {
+    let fx = repo("tests/fixtures/basic");
+    let mut args = Vec::new();
+    for f in [
+        "customers",
+        "orders",
+        "subscriptions",
+        "support",
+        "surveys",
+        "referrals",
+        "leads",
+    ] {
+        args.push("--input".to_string());
+        args.push(fx.join(format!("{f}.csv")).display().to_string());
+    }
+    args
+}
+
+#[test]
+fn parquet_and_excel_exports_read_back_equal_to_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let inputs = basic_inputs();
+    let with = |extra: &[&str]| -> Vec<String> {
+        let mut a: Vec<String> = ["report", "--as-of", "2024-03-31"]
+            .map(String::from)
+            .to_vec();
+        a.extend(extra.iter().map(|s| s.to_string()));
+        a.extend(inputs.iter().cloned());
+        a
+    };
+    let json_args = with(&["--format", "json"]);
+    let (out, _) = ok(dir.path(), &args(&json_args));
+    let r = json(&out);
+    let paying = &r["sections"]["paying"][0];
+
+    // Parquet: one file per section, read back by DataFusion.
+    ok(
+        dir.path(),
+        &args(&with(&["--format", "parquet", "--out", "pq"])),
+    );
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let batches = rt.block_on(async {
+        let ctx = datafusion::prelude::SessionContext::new();
+        let path = dir.path().join("pq/paying.parquet");
+        ctx.read_parquet(path.to_str().unwrap(), Default::default())
+            .await
+            .unwrap()
+            .collect()
+            .await
+            .unwrap()
+    });
+    let b = &batches[0];
+    let col = |name: &str| {
+        let c = b.column_by_name(name).unwrap();
+        datafusion::arrow::util::display::ArrayFormatter::try_new(c.as_ref(), &Default::default())
+            .unwrap()
+            .value(0)
+            .to_string()
+    };
+    assert_eq!(
+        col("paying_customers"),
+        paying["paying_customers"].to_string()
+    );
+    assert_eq!(col("revenue"), "585.00", "money stays an exact decimal");
+    assert_eq!(col("arppu"), "48.75");
+
+    // Excel: a sheet per section, numbers as numbers, a header row.
+    ok(
+        dir.path(),
+        &args(&with(&["--format", "xlsx", "--out", "r.xlsx"])),
+    );
+    use calamine::{open_workbook, Data, Reader, Xlsx};
+    let mut book: Xlsx<_> = open_workbook(dir.path().join("r.xlsx")).unwrap();
+    let names = book.sheet_names();
+    let sections: Vec<&String> = r["sections"].as_object().unwrap().keys().collect();
+    assert_eq!(names.len(), sections.len());
+    let sheet = book.worksheet_range("paying").unwrap();
+    assert_eq!(
+        sheet.get((0, 2)),
+        Some(&Data::String("paying_customers".into()))
+    );
+    assert_eq!(sheet.get((1, 2)), Some(&Data::Float(12.0)));
+    assert_eq!(sheet.get((1, 3)), Some(&Data::Float(585.0)));
+
+    // Dates are Excel dates: F's first payment, 2024-01-01, is serial 45292.
+    let mut list: Vec<String> = [
+        "customers",
+        "--as-of",
+        "2024-03-31",
+        "--sort",
+        "id",
+        "--format",
+        "xlsx",
+        "--out",
+        "c.xlsx",
+    ]
+    .map(String::from)
+    .to_vec();
+    list.extend(inputs.iter().cloned());
+    ok(dir.path(), &args(&list));
+    let mut book: Xlsx<_> = open_workbook(dir.path().join("c.xlsx")).unwrap();
+    let sheet = book.worksheet_range("customers").unwrap();
+    let header: Vec<String> = (0..sheet.width())
+        .map(|c| sheet.get((0, c)).unwrap().to_string())
+        .collect();
+    let first_payment = header.iter().position(|h| h == "first_payment").unwrap();
+    let row_f = (1..sheet.height())
+        .find(|r| sheet.get((*r, 0)) == Some(&Data::String("F".into())))
+        .unwrap();
+    match sheet.get((row_f, first_payment)) {
+        Some(Data::DateTime(d)) => assert_eq!(d.as_f64(), 45292.0),
+        other => panic!("expected a date, got {other:?}"),
+    }
+
+    // Binary formats need a destination.
+    let out = run(dir.path(), &args(&with(&["--format", "xlsx"])));
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("give --out"));
+}

@@ -1,0 +1,125 @@
+//! Binary exports of report sections: Parquet (one file per section) and
+//! Excel (one sheet per section, numbers as numbers, dates as dates, a bold
+//! header row and frozen panes).
+
+use anyhow::{bail, Context, Result};
+use clientela_engine::Section;
+use datafusion::arrow::array::{Array, AsArray};
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::{DataType, Date32Type, Float64Type};
+use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
+use rust_xlsxwriter::{ExcelDateTime, Format, Workbook, Worksheet};
+use std::path::Path;
+
+/// Rows an Excel sheet holds, header included.
+const EXCEL_MAX_ROWS: usize = 1_048_576;
+/// Characters of an Excel sheet name.
+const EXCEL_MAX_NAME: usize = 31;
+
+/// Writes `DIR/<section>.parquet` for every section.
+pub fn write_parquet(sections: &[Section], dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    for s in sections {
+        let path = dir.join(format!("{}.parquet", s.name));
+        let file = std::fs::File::create(&path)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        let mut w = parquet::arrow::ArrowWriter::try_new(file, s.batch.schema(), None)?;
+        w.write(&s.batch)?;
+        w.close()
+            .with_context(|| format!("cannot finish {}", path.display()))?;
+    }
+    eprintln!(
+        "wrote {} Parquet files to {}",
+        sections.len(),
+        dir.display()
+    );
+    Ok(())
+}
+
+/// Writes one workbook with a sheet per section.
+pub fn write_xlsx(sections: &[Section], path: &Path) -> Result<()> {
+    let mut book = Workbook::new();
+    let header = Format::new().set_bold();
+    let date = Format::new().set_num_format("yyyy-mm-dd");
+    for s in sections {
+        if s.batch.num_rows() + 1 > EXCEL_MAX_ROWS {
+            bail!(
+                "section {} has {} rows: more than an Excel sheet holds ({}); export it as CSV or Parquet",
+                s.name,
+                s.batch.num_rows(),
+                EXCEL_MAX_ROWS - 1
+            );
+        }
+        let sheet = book.add_worksheet();
+        let name: String = s.name.chars().take(EXCEL_MAX_NAME).collect();
+        sheet.set_name(&name)?;
+        write_sheet(sheet, &s.batch, &header, &date)
+            .with_context(|| format!("writing sheet {name}"))?;
+    }
+    book.save(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    eprintln!("wrote {} sheets to {}", sections.len(), path.display());
+    Ok(())
+}
+
+fn write_sheet(
+    sheet: &mut Worksheet,
+    b: &datafusion::arrow::record_batch::RecordBatch,
+    header: &Format,
+    date: &Format,
+) -> Result<()> {
+    for (c, f) in b.schema().fields().iter().enumerate() {
+        sheet.write_string_with_format(0, c as u16, f.name(), header)?;
+        sheet.set_column_width(c as u16, (f.name().len() + 2).clamp(10, 40) as f64)?;
+    }
+    sheet.set_freeze_panes(1, 0)?;
+    for (c, column) in b.columns().iter().enumerate() {
+        let col = c as u16;
+        let row = |i: usize| (i + 1) as u32;
+        match column.data_type() {
+            t if t.is_numeric() => {
+                // Money arrives as exact decimals; Excel keeps doubles, which
+                // hold every amount below 2^53 minor units exactly.
+                let values = cast(column, &DataType::Float64)?;
+                let values = values.as_primitive::<Float64Type>();
+                let format = match t {
+                    DataType::Decimal128(_, scale) if *scale > 0 => Some(
+                        Format::new().set_num_format(format!("0.{}", "0".repeat(*scale as usize))),
+                    ),
+                    _ => None,
+                };
+                for i in (0..values.len()).filter(|i| values.is_valid(*i)) {
+                    match &format {
+                        Some(f) => {
+                            sheet.write_number_with_format(row(i), col, values.value(i), f)?
+                        }
+                        None => sheet.write_number(row(i), col, values.value(i))?,
+                    };
+                }
+            }
+            DataType::Date32 => {
+                let days = column.as_primitive::<Date32Type>();
+                for i in (0..days.len()).filter(|i| days.is_valid(*i)) {
+                    let d = clientela_engine::date_of(days.value(i));
+                    use chrono::Datelike;
+                    let x =
+                        ExcelDateTime::from_ymd(d.year() as u16, d.month() as u8, d.day() as u8)?;
+                    sheet.write_datetime_with_format(row(i), col, x, date)?;
+                }
+            }
+            DataType::Boolean => {
+                let flags = column.as_boolean();
+                for i in (0..flags.len()).filter(|i| flags.is_valid(*i)) {
+                    sheet.write_boolean(row(i), col, flags.value(i))?;
+                }
+            }
+            _ => {
+                let text = ArrayFormatter::try_new(column.as_ref(), &FormatOptions::default())?;
+                for i in (0..column.len()).filter(|i| column.is_valid(*i)) {
+                    sheet.write_string(row(i), col, text.value(i).to_string())?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
