@@ -1,6 +1,6 @@
 //! Checked settings and the dispatch of commands.
 
-use crate::args::{Cli, ClvArgs, Command, CustomerArgs, CustomersArgs, ReportArgs};
+use crate::args::{Cli, ClvArgs, Command, CustomerArgs, CustomersArgs, ReportArgs, SqlArgs};
 use crate::{demo, import, output, source};
 use anyhow::{bail, Context, Result};
 use clientela_core::Config;
@@ -39,6 +39,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Customers(a) => rt.block_on(customers(&cli.db, a, config)),
         Command::Customer(a) => rt.block_on(customer(&cli.db, a, config)),
         Command::Clv(a) => rt.block_on(clv(&cli.db, a, config)),
+        Command::Sql(a) => rt.block_on(sql(&cli.db, a, config)),
         Command::Schema => {
             print!("{}", crate::schema::markdown());
             Ok(ExitCode::SUCCESS)
@@ -132,5 +133,23 @@ async fn clv(db: &Path, a: ClvArgs, config: Config) -> Result<ExitCode> {
     };
     let report = engine.clv(&req, &request).await?;
     output::write_report(&report, &a.out)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn sql(db: &Path, a: SqlArgs, config: Config) -> Result<ExitCode> {
+    let engine = source::engine(db, &a.query, config)?;
+    let req = ReportRequest {
+        as_of: a.query.as_of,
+        ..Default::default()
+    };
+    let p = engine.params(&req).await?;
+    let report = if a.report {
+        Some(engine.overview(&req).await?)
+    } else {
+        None
+    };
+    let ctx = engine.user_context(&p, report.as_ref()).await?;
+    let result = engine.run_user_sql(&ctx, &p, &a.sql).await?;
+    output::write_report(&result, &a.out)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -63,6 +63,12 @@ pub enum Command {
     /// P(alive), expected purchases, CLV per customer and customer equity.
     /// Example: clientela clv --model auto --horizon 12m --discount 0.01
     Clv(ClvArgs),
+    /// Run SQL over the data: the canonical tables by their names (orders,
+    /// subscriptions, …, with customer_id and local_date) and `customers`
+    /// with every computed field (stage, capital, p_alive, …); with
+    /// --report also every table of the overview as report_<name>.
+    /// Example: clientela sql "SELECT stage, COUNT(*) FROM customers GROUP BY stage"
+    Sql(SqlArgs),
     /// Print the canonical schema of every record kind (docs/schema.md).
     Schema,
 }
@@ -297,4 +303,23 @@ pub fn horizon_months(text: &str) -> Result<u32, String> {
             "--horizon {text:?}: expected months like 12m (1 to 1200 months) or years like 2y"
         )),
     }
+}
+
+/// Options of `sql`.
+#[derive(Debug, Args)]
+pub struct SqlArgs {
+    /// The query (DataFusion SQL). Money columns ending in `_minor` print as
+    /// decimals named without the suffix.
+    /// Example: "SELECT customer_id, capital_minor FROM customers ORDER BY 2 DESC LIMIT 10"
+    pub sql: String,
+    /// Data and date (computed fields are as of this date).
+    #[command(flatten)]
+    pub query: QueryArgs,
+    /// Also register every table of the overview report as report_<name>
+    /// (report_paying, report_churn, …); computes the whole report first.
+    #[arg(long)]
+    pub report: bool,
+    /// Output.
+    #[command(flatten)]
+    pub out: OutputArgs,
 }

@@ -513,3 +513,43 @@ fn parquet_and_excel_exports_read_back_equal_to_json() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("give --out"));
 }
+
+#[test]
+fn sql_over_customers_events_and_report_tables() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut a: Vec<String> = [
+        "sql",
+        "SELECT c.customer_id, c.stage, COUNT(o.time) AS orders_seen FROM customers c \
+         LEFT JOIN orders o ON o.customer_id = c.customer_id WHERE c.stage = 'new' \
+         GROUP BY 1, 2 ORDER BY 1",
+        "--as-of",
+        "2024-03-31",
+        "--format",
+        "csv",
+    ]
+    .map(String::from)
+    .to_vec();
+    a.extend(basic_inputs());
+    let (out, _) = ok(dir.path(), &args(&a));
+    assert_eq!(out, "customer_id,stage,orders_seen\nB,new,1\nD,new,1\n");
+    let mut a: Vec<String> = [
+        "sql",
+        "SELECT churn_pct FROM report_churn ORDER BY period DESC LIMIT 1",
+        "--report",
+        "--as-of",
+        "2024-03-31",
+        "--format",
+        "csv",
+    ]
+    .map(String::from)
+    .to_vec();
+    a.extend(basic_inputs());
+    let (out, _) = ok(dir.path(), &args(&a));
+    // README of the fixture: March 2024 churn 75 %.
+    assert_eq!(out, "churn_pct\n75.0\n");
+    let mut a: Vec<String> = ["sql", "SELECT nothing FROM customers"].map(String::from).to_vec();
+    a.extend(basic_inputs());
+    let bad = run(dir.path(), &args(&a));
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("nothing"));
+}

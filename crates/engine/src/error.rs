@@ -15,10 +15,24 @@ pub enum EngineError {
     /// An invalid configuration.
     #[error(transparent)]
     Config(#[from] clientela_core::CoreError),
-    /// An error inside DataFusion.
+    /// An error inside DataFusion. Its message already holds the whole
+    /// chain of causes, so it is not also exposed as a `source` (which would
+    /// print every cause twice).
     #[error("query engine: {0}")]
-    DataFusion(#[from] datafusion::error::DataFusionError),
+    DataFusion(datafusion::error::DataFusionError),
     /// An Arrow error while shaping results.
     #[error("arrow: {0}")]
-    Arrow(#[from] datafusion::arrow::error::ArrowError),
+    Arrow(datafusion::arrow::error::ArrowError),
+}
+
+impl From<datafusion::error::DataFusionError> for EngineError {
+    fn from(e: datafusion::error::DataFusionError) -> Self {
+        EngineError::DataFusion(e)
+    }
+}
+
+impl From<datafusion::arrow::error::ArrowError> for EngineError {
+    fn from(e: datafusion::arrow::error::ArrowError) -> Self {
+        EngineError::Arrow(e)
+    }
 }

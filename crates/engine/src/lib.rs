@@ -14,6 +14,7 @@ mod metrics;
 mod params;
 mod profile;
 mod report;
+mod sql;
 mod tables;
 mod udf;
 pub mod value;
