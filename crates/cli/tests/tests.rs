@@ -547,7 +547,9 @@ fn sql_over_customers_events_and_report_tables() {
     let (out, _) = ok(dir.path(), &args(&a));
     // README of the fixture: March 2024 churn 75 %.
     assert_eq!(out, "churn_pct\n75.0\n");
-    let mut a: Vec<String> = ["sql", "SELECT nothing FROM customers"].map(String::from).to_vec();
+    let mut a: Vec<String> = ["sql", "SELECT nothing FROM customers"]
+        .map(String::from)
+        .to_vec();
     a.extend(basic_inputs());
     let bad = run(dir.path(), &args(&a));
     assert!(!bad.status.success());
