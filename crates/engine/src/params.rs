@@ -164,6 +164,15 @@ impl Params {
         format!("cl_period_start({day}, '{}')", self.granularity.name())
     }
 
+    /// The day stage transitions start from: the end of the period before
+    /// the current one.
+    pub fn transition_day(&self) -> i32 {
+        self.periods()
+            .last()
+            .map(|(s, _)| s - 1)
+            .unwrap_or(self.d - 1)
+    }
+
     /// First day of the first trend period.
     pub fn first_start(&self) -> i32 {
         self.periods()[0].0

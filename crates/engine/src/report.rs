@@ -45,6 +45,8 @@ impl Engine {
         let mut p = Params::resolve(req, self.last_day(), self.config())?;
         if self.config().at_risk_p_alive > 0.0 {
             let mut clock = Clock::new();
+            // Both summaries the stages will score, in one pass.
+            crate::value::ensure_summaries(self.context(), &[p.d, p.transition_day()]).await?;
             let models = self
                 .fit_value_models(
                     &p,

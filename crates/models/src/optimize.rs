@@ -14,6 +14,13 @@ const HESSIAN_STEP: f64 = 1e-4;
 const HESSIAN_GRADIENT_STEP: f64 = 1e-6;
 /// Armijo sufficient-decrease constant of the backtracking line search.
 const ARMIJO: f64 = 1e-4;
+/// Relative decrease of the objective below which an iteration made no
+/// real progress.
+const STALLED_DECREASE: f64 = 1e-13;
+/// Largest gradient (infinity norm of the per-customer objective in
+/// log-parameters) at which a stalled minimisation counts as converged: the
+/// parameters are then within about 1e-4 relative of the optimum.
+const STALLED_GRADIENT: f64 = 1e-4;
 /// Most halvings of the step in one line search.
 const MAX_HALVINGS: usize = 60;
 
@@ -196,9 +203,22 @@ pub(crate) fn minimize_with_gradient(
                 }
             }
         }
+        let decrease = fx - f_new;
         x = x_new;
         fx = f_new;
         g.copy_from_slice(&trial_g);
+        // On a long, flat ridge (Gamma-Gamma's p and q on a large data set)
+        // BFGS can creep for hundreds of iterations whose gains are rounding
+        // noise: stop there when the gradient is already small.
+        let gnorm = norm_inf(&g);
+        if decrease.abs() <= STALLED_DECREASE * (1.0 + fx.abs()) && gnorm <= STALLED_GRADIENT {
+            return Ok(Minimum {
+                x,
+                value: fx,
+                iterations: iteration + 1,
+                gradient_norm: gnorm,
+            });
+        }
     }
     Err(fail(false, &x, options.max_iterations, &g))
 }

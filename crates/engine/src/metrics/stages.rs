@@ -31,7 +31,7 @@ pub(crate) async fn sections(
         stage_order("stage")
     );
     // Transitions: stage at the end of the previous period → stage now.
-    let prev_day = p.periods().last().map(|(s, _)| s - 1).unwrap_or(p.d - 1);
+    let prev_day = p.transition_day();
     materialize_stages(ctx, &p.at(prev_day), "customer_stage_prev").await?;
     let transitions = format!(
         "SELECT COALESCE(b.stage, '(unknown)') AS from_stage, f.stage AS to_stage, COUNT(*) AS customers

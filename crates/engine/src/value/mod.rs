@@ -26,16 +26,41 @@ pub fn summary_table(day: i32) -> String {
     format!("customer_summary_{sign}{}", day.unsigned_abs())
 }
 
+/// Registers the purchase summary at each of `days` unless already there,
+/// computing the missing ones together in one pass over the orders (as
+/// views `customer_summary_<day>` over one wide table).
+pub(crate) async fn ensure_summaries(
+    ctx: &datafusion::prelude::SessionContext,
+    days: &[i32],
+) -> Result<(), EngineError> {
+    let mut missing: Vec<i32> = Vec::new();
+    for &day in days {
+        if !ctx.table_exist(summary_table(day).as_str())? && !missing.contains(&day) {
+            missing.push(day);
+        }
+    }
+    let Some(&first) = missing.first() else {
+        return Ok(());
+    };
+    let wide = format!("{}_with_{}", summary_table(first), missing.len());
+    materialize(ctx, &summary::summaries_sql(&missing), &wide).await?;
+    for (i, day) in missing.iter().enumerate() {
+        let view = format!(
+            "CREATE VIEW {} AS SELECT ck, {} FROM {wide} WHERE frequency_{i} IS NOT NULL",
+            summary_table(*day),
+            summary::unsuffixed(i)
+        );
+        ctx.sql(&view).await?.collect().await?;
+    }
+    Ok(())
+}
+
 /// Registers the purchase summary at `day` unless it is already there.
 pub(crate) async fn ensure_summary(
     ctx: &datafusion::prelude::SessionContext,
     day: i32,
 ) -> Result<(), EngineError> {
-    let table = summary_table(day);
-    if !ctx.table_exist(table.as_str())? {
-        materialize(ctx, &summary::summary_sql(day), &table).await?;
-    }
-    Ok(())
+    ensure_summaries(ctx, &[day]).await
 }
 
 /// The models fitted on the purchase history up to one day.

@@ -17,26 +17,65 @@ use datafusion::prelude::SessionContext;
 /// Refunds (negative amounts) are not purchases; a free order is one, as
 /// in the CDNOW data the models were published on.
 pub fn summary_sql(end: i32) -> String {
+    format!(
+        "SELECT ck, {} FROM ({}) WHERE frequency_0 IS NOT NULL",
+        unsuffixed(0),
+        summaries_sql(&[end])
+    )
+}
+
+/// The summary columns of calibration end number `i` of
+/// [`summaries_sql`] under their plain names.
+pub fn unsuffixed(i: usize) -> String {
+    SUMMARY_COLUMNS
+        .iter()
+        .map(|c| format!("{c}_{i} AS {c}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Columns of one summary.
+const SUMMARY_COLUMNS: [&str; 5] = ["frequency", "recency", "t", "monetary_minor", "first_day"];
+
+/// The summaries at several calibration ends in one pass over the orders:
+/// one row per customer with a purchase by the last end, with the columns
+/// of [`summary_sql`] suffixed `_0`, `_1`, … per end (null where the
+/// customer had not bought yet).
+pub fn summaries_sql(ends: &[i32]) -> String {
     // Grouping by one packed Int64 key is several times faster in DataFusion
     // than by (ck, day): ck · 2²¹ + (day + 2²⁰) keeps the order of (ck, day)
     // for days within ±2²⁰ (±2,870 years) of 1970. The first purchase day's
     // value rides in the low 42 bits of MIN(day · 2⁴² + value), which holds
     // daily values below 2⁴² minor units (44 billion in a 2-decimal
     // currency); a larger one leaves that customer's monetary value empty.
+    let last = ends.iter().copied().max().unwrap_or(0);
+    let mut aggregates = Vec::new();
+    let mut columns = Vec::new();
+    for (i, end) in ends.iter().enumerate() {
+        let filter = format!("FILTER (WHERE k % {DAY_SPAN} - {DAY_OFFSET} <= {end})");
+        aggregates.push(format!(
+            "COUNT(*) {filter} AS n_{i},
+    MIN(k % {DAY_SPAN}) {filter} - {DAY_OFFSET} AS first_day_{i},
+    MAX(k % {DAY_SPAN}) {filter} - {DAY_OFFSET} AS last_day_{i},
+    SUM(v) {filter} AS total_{i}, MAX(v) {filter} AS largest_{i},
+    MIN((k % {DAY_SPAN}) * {VALUE_SPAN} + v) {filter} % {VALUE_SPAN} AS first_v_{i}"
+        ));
+        columns.push(format!(
+            "CASE WHEN n_{i} > 0 THEN CAST(n_{i} - 1 AS DOUBLE) END AS frequency_{i},
+  CAST(last_day_{i} - first_day_{i} AS DOUBLE) AS recency_{i},
+  CAST({end} - first_day_{i} AS DOUBLE) AS t_{i},
+  CASE WHEN n_{i} > 1 AND largest_{i} < {VALUE_SPAN}
+    THEN CAST(total_{i} - first_v_{i} AS DOUBLE) / CAST(n_{i} - 1 AS DOUBLE) END AS monetary_minor_{i},
+  CAST(first_day_{i} AS INT) AS first_day_{i}"
+        ));
+    }
     format!(
         "WITH pd AS (SELECT ck * {DAY_SPAN} + (day + {DAY_OFFSET}) AS k, SUM(amount_minor) AS v
-    FROM orders WHERE amount_minor >= 0 AND day <= {end} GROUP BY 1),
-s AS (SELECT k / {DAY_SPAN} AS ck, COUNT(*) AS n,
-    MIN(k % {DAY_SPAN}) - {DAY_OFFSET} AS first_day, MAX(k % {DAY_SPAN}) - {DAY_OFFSET} AS last_day,
-    SUM(v) AS total, MAX(v) AS largest,
-    MIN((k % {DAY_SPAN}) * {VALUE_SPAN} + v) % {VALUE_SPAN} AS first_v
-  FROM pd GROUP BY 1)
-SELECT ck, CAST(n - 1 AS DOUBLE) AS frequency,
-  CAST(last_day - first_day AS DOUBLE) AS recency,
-  CAST({end} - first_day AS DOUBLE) AS t,
-  CASE WHEN n > 1 AND largest < {VALUE_SPAN} THEN CAST(total - first_v AS DOUBLE) / CAST(n - 1 AS DOUBLE) END AS monetary_minor,
-  CAST(first_day AS INT) AS first_day
-FROM s"
+    FROM orders WHERE amount_minor >= 0 AND day <= {last} GROUP BY 1),
+s AS (SELECT k / {DAY_SPAN} AS ck, {} FROM pd GROUP BY 1)
+SELECT ck, {} FROM s",
+        aggregates.join(",\n    "),
+        columns.join(",\n  ")
     )
 }
 
