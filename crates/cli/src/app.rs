@@ -35,7 +35,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Demo(a) => rt.block_on(demo::run(a, config)),
         Command::Import(a) => import::run(&cli.db, a, &config),
-        Command::Report(a) => rt.block_on(report(&cli.db, a, config)),
+        Command::Report(a) => rt.block_on(report(&cli.db, a, config, Kind::Overview)),
+        Command::Growth(a) => rt.block_on(report(&cli.db, a, config, Kind::Growth)),
         Command::Customers(a) => rt.block_on(customers(&cli.db, a, config)),
         Command::Customer(a) => rt.block_on(customer(&cli.db, a, config)),
         Command::Clv(a) => rt.block_on(clv(&cli.db, a, config)),
@@ -63,7 +64,13 @@ fn read_config(p: &Path) -> Result<Config> {
     Config::from_toml(&text).with_context(|| format!("in {}", p.display()))
 }
 
-async fn report(db: &Path, a: ReportArgs, config: Config) -> Result<ExitCode> {
+/// Which report `report` makes.
+enum Kind {
+    Overview,
+    Growth,
+}
+
+async fn report(db: &Path, a: ReportArgs, config: Config, kind: Kind) -> Result<ExitCode> {
     let engine = source::engine(db, &a.query, config)?;
     let req = ReportRequest {
         as_of: a.query.as_of,
@@ -71,7 +78,10 @@ async fn report(db: &Path, a: ReportArgs, config: Config) -> Result<ExitCode> {
         by: a.by,
         periods: a.periods,
     };
-    let report = engine.overview(&req).await?;
+    let report = match kind {
+        Kind::Overview => engine.overview(&req).await?,
+        Kind::Growth => engine.growth(&req).await?,
+    };
     output::write_report(&report, &a.out)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -58,6 +58,11 @@ pub enum Command {
     /// The profile of one customer.
     /// Example: clientela customer C0000042
     Customer(CustomerArgs),
+    /// Growth: MRR and ARR with new, expansion, reactivation, contraction
+    /// and churn per period, growth MRR, revenue retention, quick ratio,
+    /// ARPA and subscription LTV, and every customer's movements.
+    /// Example: clientela growth --period quarter --periods 8
+    Growth(ReportArgs),
     /// Predicted customer value: fit a purchase model (BG/NBD, MBG/NBD or
     /// Pareto/NBD) and Gamma-Gamma, check it on a holdout period, and show
     /// P(alive), expected purchases, CLV per customer and customer equity.

@@ -1,8 +1,9 @@
 //! Binary exports of report sections: Parquet (one file per section) and
 //! Excel (one sheet per section, numbers as numbers, dates as dates, a bold
-//! header row and frozen panes).
+//! header row and frozen panes; a section longer than Excel's 1,048,575
+//! data rows continues on further sheets).
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use clientela_engine::Section;
 use datafusion::arrow::array::{Array, AsArray};
 use datafusion::arrow::compute::cast;
@@ -38,27 +39,34 @@ pub fn write_parquet(sections: &[Section], dir: &Path) -> Result<()> {
 
 /// Writes one workbook with a sheet per section.
 pub fn write_xlsx(sections: &[Section], path: &Path) -> Result<()> {
+    write_xlsx_sheets(sections, path, EXCEL_MAX_ROWS - 1)
+}
+
+/// [`write_xlsx`] with at most `per_sheet` data rows on a sheet.
+fn write_xlsx_sheets(sections: &[Section], path: &Path, per_sheet: usize) -> Result<()> {
     let mut book = Workbook::new();
     let header = Format::new().set_bold();
     let date = Format::new().set_num_format("yyyy-mm-dd");
+    let mut sheets = 0;
     for s in sections {
-        if s.batch.num_rows() + 1 > EXCEL_MAX_ROWS {
-            bail!(
-                "section {} has {} rows: more than an Excel sheet holds ({}); export it as CSV or Parquet",
-                s.name,
-                s.batch.num_rows(),
-                EXCEL_MAX_ROWS - 1
-            );
+        // A table longer than a sheet continues on `<name>_2`, `<name>_3`, …
+        let parts = s.batch.num_rows().div_ceil(per_sheet).max(1);
+        for part in 0..parts {
+            let suffix = if part == 0 { String::new() } else { format!("_{}", part + 1) };
+            let keep = EXCEL_MAX_NAME - suffix.len();
+            let name: String = s.name.chars().take(keep).chain(suffix.chars()).collect();
+            let start = part * per_sheet;
+            let rows = s.batch.slice(start, per_sheet.min(s.batch.num_rows() - start));
+            let sheet = book.add_worksheet();
+            sheet.set_name(&name)?;
+            write_sheet(sheet, &rows, &header, &date)
+                .with_context(|| format!("writing sheet {name}"))?;
+            sheets += 1;
         }
-        let sheet = book.add_worksheet();
-        let name: String = s.name.chars().take(EXCEL_MAX_NAME).collect();
-        sheet.set_name(&name)?;
-        write_sheet(sheet, &s.batch, &header, &date)
-            .with_context(|| format!("writing sheet {name}"))?;
     }
     book.save(path)
         .with_context(|| format!("cannot write {}", path.display()))?;
-    eprintln!("wrote {} sheets to {}", sections.len(), path.display());
+    eprintln!("wrote {sheets} sheets to {}", path.display());
     Ok(())
 }
 
@@ -122,4 +130,34 @@ fn write_sheet(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use calamine::{open_workbook, Data, Reader, Xlsx};
+    use datafusion::arrow::array::Int64Array;
+    use datafusion::arrow::record_batch::RecordBatch;
+    use std::sync::Arc;
+
+    #[test]
+    fn long_tables_continue_on_further_sheets() {
+        let values: Vec<i64> = (1..=7).collect();
+        let batch =
+            RecordBatch::try_from_iter([("n", Arc::new(Int64Array::from(values)) as _)]).unwrap();
+        let section = Section {
+            name: "customers".into(),
+            title: String::new(),
+            batch,
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.xlsx");
+        write_xlsx_sheets(&[section], &path, 3).unwrap();
+        let mut book: Xlsx<_> = open_workbook(&path).unwrap();
+        assert_eq!(book.sheet_names(), ["customers", "customers_2", "customers_3"]);
+        let last = book.worksheet_range("customers_3").unwrap();
+        assert_eq!(last.get((0, 0)), Some(&Data::String("n".into())), "each sheet has the header");
+        assert_eq!(last.get((1, 0)), Some(&Data::Float(7.0)));
+        assert_eq!(last.height(), 2);
+    }
 }

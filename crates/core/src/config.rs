@@ -53,6 +53,45 @@ pub struct Config {
     pub currency: Option<String>,
     /// Number of periods shown in trends (default 12).
     pub trend_periods: u32,
+    /// MRR: a customer whose MRR comes back within this many days of going
+    /// to zero is a reactivation, later a new customer again. Absent
+    /// (default): no limit, every returning customer is a reactivation, as
+    /// in ChartMogul, Baremetrics and ProfitWell.
+    pub mrr_reactivation_window_days: Option<u32>,
+    /// MRR: when a cancelled subscription stops counting (default
+    /// `cancellation`; see [`MrrChurnAt`]).
+    pub mrr_churn_at: MrrChurnAt,
+    /// MRR: whether a customer whose MRR starts and goes back to zero
+    /// between two month ends counts, as new (or reactivation) and churn of
+    /// the same amount (default false: SPEC §3 leaves customers who join and
+    /// churn inside one period out of churn; ChartMogul counts them).
+    pub mrr_count_same_period: bool,
+    /// MRR: whether a paused subscription keeps its MRR (default false:
+    /// only `active` and `past_due` subscriptions are active, SPEC §1).
+    pub mrr_paused_counts: bool,
+}
+
+/// When the MRR of a cancelled subscription is booked as lost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MrrChurnAt {
+    /// On the day of the `cancelled` or `ended` change (the default, and
+    /// ChartMogul's: "when the subscription ends in your billing system").
+    #[default]
+    Cancellation,
+    /// At the end of the billing period paid before the change: the
+    /// subscription keeps its MRR until its next renewal date.
+    PeriodEnd,
+}
+
+impl MrrChurnAt {
+    /// The name used in `clientela.toml`.
+    pub fn name(self) -> &'static str {
+        match self {
+            MrrChurnAt::Cancellation => "cancellation",
+            MrrChurnAt::PeriodEnd => "period_end",
+        }
+    }
 }
 
 impl Default for Config {
@@ -79,6 +118,10 @@ impl Default for Config {
             timezone: "UTC".into(),
             currency: None,
             trend_periods: 12,
+            mrr_reactivation_window_days: None,
+            mrr_churn_at: MrrChurnAt::Cancellation,
+            mrr_count_same_period: false,
+            mrr_paused_counts: false,
         }
     }
 }
@@ -138,6 +181,24 @@ mod tests {
         assert_eq!(c.timezone, "Europe/Rome");
         assert_eq!(c.churn_window_days, 180);
         assert!(c.qualifies("order") && !c.qualifies("survey"));
+        assert_eq!(c.mrr_churn_at, MrrChurnAt::Cancellation);
+        assert_eq!(c.mrr_reactivation_window_days, None);
+    }
+
+    #[test]
+    fn mrr_settings_are_read_by_name() {
+        let c = Config::from_toml(
+            "mrr_churn_at = 'period_end'\nmrr_reactivation_window_days = 90\nmrr_count_same_period = true\nmrr_paused_counts = true",
+        )
+        .unwrap();
+        assert_eq!(c.mrr_churn_at, MrrChurnAt::PeriodEnd);
+        assert_eq!(c.mrr_churn_at.name(), "period_end");
+        assert_eq!(c.mrr_reactivation_window_days, Some(90));
+        assert!(c.mrr_count_same_period && c.mrr_paused_counts);
+        let e = Config::from_toml("mrr_churn_at = 'renewal'")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("renewal") && e.contains("period_end"), "{e}");
     }
 
     #[test]

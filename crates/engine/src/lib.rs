@@ -10,6 +10,7 @@
 
 mod error;
 mod facts;
+mod growth;
 mod metrics;
 mod params;
 mod profile;
@@ -46,6 +47,8 @@ pub fn analytic_columns(kind: clientela_core::RecordKind) -> Option<&'static [&'
             "status",
             "amount_minor",
             "currency",
+            "interval",
+            "interval_count",
         ],
         K::Support => &["ck", "time", "kind"],
         K::Contact => &["ck", "time", "direction"],

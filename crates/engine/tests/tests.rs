@@ -11,6 +11,8 @@ use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+#[path = "it/mrr.rs"]
+mod mrr;
 #[path = "it/sql.rs"]
 mod sql;
 #[path = "it/value.rs"]

@@ -6,6 +6,8 @@ pub(crate) mod active;
 pub(crate) mod activity_masks;
 pub(crate) mod capital;
 pub(crate) mod churn;
+pub(crate) mod mrr;
+pub(crate) mod mrr_movements;
 pub(crate) mod nps;
 pub(crate) mod paying;
 pub(crate) mod per_period;

@@ -11,10 +11,18 @@ async fn user_sql_sees_customer_ids_computed_fields_and_report_tables() {
     let ctx = e.user_context(&p, Some(&report)).await.unwrap();
     let run = |q: &'static str| {
         let (e, ctx, p) = (&e, &ctx, &p);
-        async move { e.run_user_sql(ctx, p, q).await.unwrap().sections.remove(0).batch }
+        async move {
+            e.run_user_sql(ctx, p, q)
+                .await
+                .unwrap()
+                .sections
+                .remove(0)
+                .batch
+        }
     };
     // Computed fields on `customers`, by the business's ids (README: F and N at risk).
-    let b = run("SELECT customer_id, stage FROM customers WHERE stage = 'at_risk' ORDER BY 1").await;
+    let b =
+        run("SELECT customer_id, stage FROM customers WHERE stage = 'at_risk' ORDER BY 1").await;
     assert_eq!(column(&b, "customer_id"), ["F", "N"]);
     // Events carry customer_id and the local date; money comes back as decimals.
     let b = run(
