@@ -52,11 +52,17 @@ fn write_xlsx_sheets(sections: &[Section], path: &Path, per_sheet: usize) -> Res
         // A table longer than a sheet continues on `<name>_2`, `<name>_3`, …
         let parts = s.batch.num_rows().div_ceil(per_sheet).max(1);
         for part in 0..parts {
-            let suffix = if part == 0 { String::new() } else { format!("_{}", part + 1) };
+            let suffix = if part == 0 {
+                String::new()
+            } else {
+                format!("_{}", part + 1)
+            };
             let keep = EXCEL_MAX_NAME - suffix.len();
             let name: String = s.name.chars().take(keep).chain(suffix.chars()).collect();
             let start = part * per_sheet;
-            let rows = s.batch.slice(start, per_sheet.min(s.batch.num_rows() - start));
+            let rows = s
+                .batch
+                .slice(start, per_sheet.min(s.batch.num_rows() - start));
             let sheet = book.add_worksheet();
             sheet.set_name(&name)?;
             write_sheet(sheet, &rows, &header, &date)
@@ -154,9 +160,16 @@ mod tests {
         let path = dir.path().join("x.xlsx");
         write_xlsx_sheets(&[section], &path, 3).unwrap();
         let mut book: Xlsx<_> = open_workbook(&path).unwrap();
-        assert_eq!(book.sheet_names(), ["customers", "customers_2", "customers_3"]);
+        assert_eq!(
+            book.sheet_names(),
+            ["customers", "customers_2", "customers_3"]
+        );
         let last = book.worksheet_range("customers_3").unwrap();
-        assert_eq!(last.get((0, 0)), Some(&Data::String("n".into())), "each sheet has the header");
+        assert_eq!(
+            last.get((0, 0)),
+            Some(&Data::String("n".into())),
+            "each sheet has the header"
+        );
         assert_eq!(last.get((1, 0)), Some(&Data::Float(7.0)));
         assert_eq!(last.height(), 2);
     }
