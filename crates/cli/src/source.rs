@@ -6,7 +6,7 @@ use anyhow::{bail, Context, Result};
 use clientela_core::time::TimeParser;
 use clientela_core::{Config, RecordKind};
 use clientela_engine::Engine;
-use clientela_ingest::{parse_mapping, read_file, Delimiter, OnError, ReadOptions};
+use clientela_ingest::{parse_mapping, read_files, Delimiter, OnError, Parallel, ReadOptions};
 use clientela_store::Store;
 use clientela_table::arrow::record_batch::RecordBatch;
 use clientela_table::{Dataset, RowContext};
@@ -56,25 +56,10 @@ pub fn read_options(a: &InputArgs, config: &Config) -> Result<ReadOptions> {
     })
 }
 
-/// One file read completely: its kind, good batches and rejected rows.
-type FileRead = (RecordKind, Vec<RecordBatch>, Vec<clientela_ingest::Reject>);
-
-fn read_one(path: &Path, opts: &ReadOptions, bar: &indicatif::ProgressBar) -> Result<FileRead> {
-    let reader = read_file(path, opts)?;
-    let kind = reader.kind();
-    let (mut batches, mut rejects) = (Vec::new(), Vec::new());
-    for chunk in reader {
-        let chunk = chunk?;
-        bar.inc(chunk.bytes_read);
-        rejects.extend(chunk.rejects);
-        batches.push(chunk.batch);
-    }
-    Ok((kind, batches, rejects))
-}
-
 /// Reads files completely into canonical batches per kind, several files
-/// at once (one thread per core). Rejected rows (with `--on-error skip`) go
-/// to the rejects file; errors are reported in the order of the files.
+/// at once and large CSV files in parts (one thread per core). Rejected
+/// rows (with `--on-error skip`) go to the rejects file; errors are
+/// reported in the order of the files.
 pub fn read_all(
     files: &[PathBuf],
     opts: &ReadOptions,
@@ -93,33 +78,37 @@ pub fn read_all(
         .expect("valid template")
         .progress_chars("=> "),
     );
-    let workers = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(files.len())
-        .max(1);
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let results: std::sync::Mutex<Vec<Option<Result<FileRead>>>> =
-        std::sync::Mutex::new((0..files.len()).map(|_| None).collect());
-    std::thread::scope(|scope| {
-        for _ in 0..workers {
-            scope.spawn(|| loop {
-                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                let Some(path) = files.get(i) else { break };
-                let read = read_one(path, opts, &bar);
-                results.lock().expect("no worker panics holding the lock")[i] = Some(read);
-            });
-        }
-    });
+    let results = read_files(files, opts, &Parallel::default(), &|n| bar.inc(n));
     bar.finish_and_clear();
     let mut tables: BTreeMap<RecordKind, Vec<RecordBatch>> = BTreeMap::new();
     let mut rejected = crate::import::Rejects::new(rejects);
-    for read in results.into_inner().expect("workers done") {
-        let (kind, batches, file_rejects) = read.expect("every file was read")?;
-        rejected.add(&file_rejects)?;
-        tables.entry(kind).or_default().extend(batches);
+    for read in results {
+        let data = read?;
+        rejected.add(&data.rejects)?;
+        tables.entry(data.kind).or_default().extend(data.batches);
     }
     rejected.finish()?;
     Ok(tables)
+}
+
+/// The canonical fields the metrics read, per kind: those behind the
+/// keyed columns of `analytic_columns` (`ck` is `customer_id`, money
+/// columns are `<field>_minor`), and always `customer_id`, which keys the
+/// rows. The event ids are not among them: keyed tables drop them.
+fn analytic_fields() -> BTreeMap<RecordKind, Vec<String>> {
+    RecordKind::ALL
+        .into_iter()
+        .filter_map(|kind| {
+            let columns = clientela_engine::analytic_columns(kind)?;
+            let fields = kind
+                .fields()
+                .iter()
+                .filter(|f| f.name == "customer_id" || columns.contains(&f.column().as_str()))
+                .map(|f| f.name.to_string())
+                .collect();
+            Some((kind, fields))
+        })
+        .collect()
 }
 
 /// An engine over `--input` files when given, else over the store.
@@ -140,7 +129,10 @@ pub fn engine(db: &Path, q: &QueryArgs, config: Config) -> Result<Engine> {
         clock.lap("load store");
         ds
     } else {
-        let opts = read_options(&q.read, &config)?;
+        let opts = ReadOptions {
+            fields: analytic_fields(),
+            ..read_options(&q.read, &config)?
+        };
         Dataset::from_canonical(&read_all(&q.inputs, &opts, &q.read.rejects)?)
             .project(clientela_engine::analytic_columns)
     };

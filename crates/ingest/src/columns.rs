@@ -31,6 +31,8 @@ pub(crate) struct Plan {
     columns: Vec<String>,
     /// Source column index per field.
     source: Vec<Option<usize>>,
+    /// Whether the caller reads each field (else its column is a placeholder).
+    reads: Vec<bool>,
 }
 
 impl Plan {
@@ -55,6 +57,16 @@ impl Plan {
         for (field, value) in &opts.constants {
             constants[field_index(field)?] = Some(value.clone());
         }
+        let reads = match opts.fields.get(&kind) {
+            None => vec![true; fields.len()],
+            Some(names) => {
+                let mut reads = vec![false; fields.len()];
+                for name in names {
+                    reads[field_index(name)?] = true;
+                }
+                reads
+            }
+        };
         Ok(Plan {
             kind,
             file: file.to_path_buf(),
@@ -65,6 +77,7 @@ impl Plan {
             constants,
             columns: Vec::new(),
             source: vec![None; fields.len()],
+            reads,
         })
     }
 
@@ -125,6 +138,32 @@ impl Plan {
         v.sort_unstable();
         v.dedup();
         v
+    }
+
+    /// The kind's canonical fields.
+    pub fn fields(&self) -> &'static [FieldSpec] {
+        self.fields
+    }
+
+    /// The source column index feeding field `i`, if any.
+    pub fn source(&self, i: usize) -> Option<usize> {
+        self.source[i]
+    }
+
+    /// The `--set` constant of field `i`, if any.
+    pub fn constant(&self, i: usize) -> Option<&str> {
+        self.constants[i].as_deref()
+    }
+
+    /// Whether the caller reads each field ([`ReadOptions::fields`]).
+    pub fn reads(&self) -> &[bool] {
+        &self.reads
+    }
+
+    /// Whether rows without an `event_id` get a derived one: only when the
+    /// kind has the field and the caller reads it.
+    pub fn derives_ids(&self) -> bool {
+        self.event_id.is_some_and(|i| self.reads[i])
     }
 
     /// The source column feeding the canonical field `field`, if any.

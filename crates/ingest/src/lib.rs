@@ -18,22 +18,38 @@
 //! # Ok(()) }
 //! ```
 //!
+//! Delimited text takes a fast path: blocks of bytes are scanned for their
+//! structure 64 bytes at a time and each record's values go straight into
+//! Arrow columns; a record or value the fast path cannot take as it stands
+//! goes the row path described above, so the batches, rejects and errors are
+//! the same either way ([`ReadOptions::fast`] turns the fast path off).
+//! [`ReadOptions::fields`] leaves unread fields out of the batches (they are
+//! still checked), and [`read_files`] reads many files at once, large CSV
+//! files in parts on several threads.
+//!
 //! [`write_batches`] is the inverse: canonical batches to canonical input
 //! files, for exports, examples and round-trip tests.
 #![deny(missing_docs)]
 
+mod batch;
 mod columns;
+mod convert;
 mod error;
 mod options;
+mod parallel;
 mod read_csv;
+mod read_fast;
 mod read_jsonl;
 mod read_parquet;
 mod read_words;
+mod scan;
 mod sink;
+mod values;
 mod write;
 
 pub use error::{IngestError, Reject, Unit};
 pub use options::{parse_mapping, Delimiter, Format, OnError, ReadOptions};
+pub use parallel::{read_files, FileData, Parallel};
 pub use write::write_batches;
 
 use arrow::record_batch::RecordBatch;
@@ -130,23 +146,7 @@ impl Iterator for FileReader {
 /// the file name), the format (given or told by the extension) and the
 /// columns are checked before any row is read.
 pub fn read_file(path: &Path, opts: &ReadOptions) -> Result<FileReader, IngestError> {
-    let name = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or_default();
-    let kind = opts
-        .kind
-        .or_else(|| RecordKind::guess_from_file_name(name))
-        .ok_or_else(|| IngestError::UnknownKind {
-            file: path.to_path_buf(),
-            expected: RecordKind::ALL.map(|k| k.name()).join(", "),
-        })?;
-    let format = opts
-        .format
-        .or_else(|| Format::from_path(path))
-        .ok_or_else(|| IngestError::UnknownFormat {
-            file: path.to_path_buf(),
-        })?;
+    let (kind, format) = kind_and_format(path, opts)?;
     let mut plan = Plan::new(kind, path, opts)?;
     let io = |source| IngestError::Io {
         file: path.to_path_buf(),
@@ -155,28 +155,20 @@ pub fn read_file(path: &Path, opts: &ReadOptions) -> Result<FileReader, IngestEr
     let file = File::open(path).map_err(io)?;
     let total_bytes = file.metadata().ok().map(|m| m.len());
     let (source, unit): (Box<dyn Source>, Unit) = match format {
-        Format::Csv => {
-            let tsv = path
-                .extension()
-                .is_some_and(|e| e.eq_ignore_ascii_case("tsv"));
-            match opts.delimiter {
-                Some(Delimiter::Whitespace) => (
-                    Box::new(read_words::WordsSource::open(file, opts, &mut plan)?),
-                    Unit::Line,
-                ),
-                Some(Delimiter::Byte(b)) => (
-                    Box::new(read_csv::CsvSource::open(file, b, opts, &mut plan)?),
-                    Unit::Line,
-                ),
-                None => {
-                    let b = if tsv { b'\t' } else { b',' };
-                    (
-                        Box::new(read_csv::CsvSource::open(file, b, opts, &mut plan)?),
-                        Unit::Line,
-                    )
-                }
-            }
-        }
+        Format::Csv => match csv_delimiter(path, opts) {
+            None => (
+                Box::new(read_words::WordsSource::open(file, opts, &mut plan)?),
+                Unit::Line,
+            ),
+            Some(b) if opts.fast && read_fast::FastCsvSource::supports(b) => (
+                Box::new(read_fast::FastCsvSource::open(file, b, opts, &mut plan)?),
+                Unit::Line,
+            ),
+            Some(b) => (
+                Box::new(read_csv::CsvSource::open(file, b, opts, &mut plan)?),
+                Unit::Line,
+            ),
+        },
         Format::JsonLines => (
             Box::new(read_jsonl::JsonSource::open(file, &mut plan)?),
             Unit::Line,
@@ -196,6 +188,47 @@ pub fn read_file(path: &Path, opts: &ReadOptions) -> Result<FileReader, IngestEr
         yielded: false,
         done: false,
     })
+}
+
+/// The kind (given or guessed from the file name) and the format (given or
+/// told by the extension) of a file.
+pub(crate) fn kind_and_format(
+    path: &Path,
+    opts: &ReadOptions,
+) -> Result<(RecordKind, Format), IngestError> {
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default();
+    let kind = opts
+        .kind
+        .or_else(|| RecordKind::guess_from_file_name(name))
+        .ok_or_else(|| IngestError::UnknownKind {
+            file: path.to_path_buf(),
+            expected: RecordKind::ALL.map(|k| k.name()).join(", "),
+        })?;
+    let format = opts
+        .format
+        .or_else(|| Format::from_path(path))
+        .ok_or_else(|| IngestError::UnknownFormat {
+            file: path.to_path_buf(),
+        })?;
+    Ok((kind, format))
+}
+
+/// The delimiter byte of a delimited file (`,`, tab for `.tsv`); `None`
+/// for columns separated by white space.
+pub(crate) fn csv_delimiter(path: &Path, opts: &ReadOptions) -> Option<u8> {
+    match opts.delimiter {
+        Some(Delimiter::Whitespace) => None,
+        Some(Delimiter::Byte(b)) => Some(b),
+        None => {
+            let tsv = path
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("tsv"));
+            Some(if tsv { b'\t' } else { b',' })
+        }
+    }
 }
 
 /// Column names for a file: the header's (or the file's own), renamed by

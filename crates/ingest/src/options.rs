@@ -3,6 +3,7 @@
 use crate::error::IngestError;
 use clientela_core::RecordKind;
 use clientela_table::RowContext;
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::Path;
 use std::str::FromStr;
@@ -131,6 +132,17 @@ pub struct ReadOptions {
     pub on_error: OnError,
     /// The most good rows in one [`crate::Chunk`].
     pub batch_rows: usize,
+    /// The fields the caller reads, per kind, by canonical name (`amount`,
+    /// not `amount_minor`); kinds not listed are read whole. Every field is
+    /// still checked, so errors and rejects stay the same, but the columns
+    /// of the others are placeholders: null where the schema allows it,
+    /// else empty texts, zeros and `false`. Missing event ids are derived
+    /// only when `event_id` is read.
+    pub fields: BTreeMap<RecordKind, Vec<String>>,
+    /// Whether delimited text may take the fast path (the default). Off,
+    /// every row goes through the row parser; the results are the same,
+    /// which is what the tests check, only slower.
+    pub fast: bool,
 }
 
 impl Default for ReadOptions {
@@ -146,6 +158,8 @@ impl Default for ReadOptions {
             context: RowContext::default(),
             on_error: OnError::Stop,
             batch_rows: 100_000,
+            fields: BTreeMap::new(),
+            fast: true,
         }
     }
 }

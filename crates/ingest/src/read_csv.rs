@@ -73,7 +73,7 @@ impl CsvSource {
     }
 }
 
-fn csv_error(plan: &Plan, e: csv::Error) -> IngestError {
+pub(crate) fn csv_error(plan: &Plan, e: csv::Error) -> IngestError {
     let line = e.position().map_or(0, |p| p.line());
     match e.into_kind() {
         csv::ErrorKind::Io(source) => IngestError::Io {
@@ -106,36 +106,19 @@ fn render(record: &ByteRecord, delimiter: u8) -> String {
 impl Source for CsvSource {
     fn fill(&mut self, plan: &mut Plan, sink: &mut Sink) -> Result<bool, IngestError> {
         let plan = &*plan;
-        let expected = plan.columns().len();
         while !sink.is_full() {
             if !self.read(plan)? {
                 return Ok(true);
             }
-            let rec = &self.record;
-            let line = rec.position().map_or(0, |p| p.line());
-            let n = rec.len();
-            // Trailing empty fields (a delimiter at the end of the line) are tolerated.
-            let extra = (expected..n).any(|i| !rec[i].trim_ascii().is_empty());
-            if n < expected || extra {
-                let msg = format!("has {n} fields but {} has {expected}", self.expected_from);
-                sink.malformed(plan, line, None, msg, || render(rec, self.delimiter))?;
-                continue;
-            }
-            let text = match std::str::from_utf8(rec.as_slice()) {
-                Ok(t) => t,
-                Err(e) => {
-                    let bad =
-                        (0..n).find(|&i| rec.range(i).is_some_and(|r| r.end > e.valid_up_to()));
-                    let column = bad.and_then(|i| plan.columns().get(i).cloned());
-                    let msg = "is not valid UTF-8 text".to_string();
-                    sink.malformed(plan, line, column, msg, || render(rec, self.delimiter))?;
-                    continue;
-                }
-            };
-            // `get` refuses a range that splits a character: only possible
-            // when the fields themselves are not valid UTF-8.
-            let raw = plan.align(|i| rec.range(i).and_then(|r| text.get(r)));
-            sink.accept(plan, line, &raw, || render(rec, self.delimiter))?;
+            let line = self.record.position().map_or(0, |p| p.line());
+            accept_record(
+                plan,
+                sink,
+                &self.record,
+                line,
+                self.delimiter,
+                self.expected_from,
+            )?;
         }
         Ok(false)
     }
@@ -143,6 +126,40 @@ impl Source for CsvSource {
     fn position(&self) -> u64 {
         self.reader.position().byte()
     }
+}
+
+/// The row path of delimited text: checks one record's field count and
+/// UTF-8, then hands its aligned values to the sink. Every bad record of a
+/// CSV file is judged here, whichever path read it.
+pub(crate) fn accept_record(
+    plan: &Plan,
+    sink: &mut Sink,
+    rec: &ByteRecord,
+    line: u64,
+    delimiter: u8,
+    expected_from: &str,
+) -> Result<(), IngestError> {
+    let expected = plan.columns().len();
+    let n = rec.len();
+    // Trailing empty fields (a delimiter at the end of the line) are tolerated.
+    let extra = (expected..n).any(|i| !rec[i].trim_ascii().is_empty());
+    if n < expected || extra {
+        let msg = format!("has {n} fields but {expected_from} has {expected}");
+        return sink.malformed(plan, line, None, msg, || render(rec, delimiter));
+    }
+    let text = match std::str::from_utf8(rec.as_slice()) {
+        Ok(t) => t,
+        Err(e) => {
+            let bad = (0..n).find(|&i| rec.range(i).is_some_and(|r| r.end > e.valid_up_to()));
+            let column = bad.and_then(|i| plan.columns().get(i).cloned());
+            let msg = "is not valid UTF-8 text".to_string();
+            return sink.malformed(plan, line, column, msg, || render(rec, delimiter));
+        }
+    };
+    // `get` refuses a range that splits a character: only possible
+    // when the fields themselves are not valid UTF-8.
+    let raw = plan.align(|i| rec.range(i).and_then(|r| text.get(r)));
+    sink.accept(plan, line, &raw, || render(rec, delimiter))
 }
 
 #[cfg(test)]

@@ -1,17 +1,19 @@
 //! The row pipeline shared by every format: parse, derive the event id,
 //! build the batch, and keep or raise the rows that fail.
 
+use crate::batch::BatchBuilder;
 use crate::columns::Plan;
+use crate::convert::{Fields, Program};
 use crate::error::{IngestError, Reject, Unit};
 use crate::options::OnError;
 use crate::Chunk;
-use clientela_table::{derive_event_id, parse_row, KindBuilder, Value};
+use clientela_table::{derive_event_id, parse_row, Value};
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
 /// Accumulates the good rows and the rejects of the chunk being read.
 pub(crate) struct Sink {
-    builder: KindBuilder,
+    builder: BatchBuilder,
     rejects: Vec<Reject>,
     /// How often each derived id was seen.
     occurrences: Occurrences,
@@ -19,19 +21,78 @@ pub(crate) struct Sink {
     batch_rows: usize,
     on_error: OnError,
     unit: Unit,
+    /// Whether rows without an event id get a derived one.
+    derives: bool,
+    /// Good rows over all chunks: the index of the next one.
+    rows_out: u64,
+    /// Every derived id, when kept by [`Sink::keep_derived`].
+    derived: Option<Vec<Derived>>,
+}
+
+/// A derived event id: row `row` of the reader's output got occurrence
+/// `occurrence` of the id with hash `key`. A file read in parts numbers
+/// the occurrences per part; these let the parts be renumbered as one.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Derived {
+    /// The row, counting the good rows of every chunk.
+    pub row: u64,
+    /// The hash of the id without occurrence (see [`Sink::event_id`]).
+    pub key: u64,
+    /// The occurrence given in this part.
+    pub occurrence: u32,
 }
 
 impl Sink {
     /// An empty sink for the plan's kind.
     pub fn new(plan: &Plan, batch_rows: usize, on_error: OnError, unit: Unit) -> Sink {
         Sink {
-            builder: KindBuilder::new(plan.kind),
+            builder: BatchBuilder::new(plan.kind, plan.reads()),
             rejects: Vec::new(),
             occurrences: Occurrences::default(),
             rows_read: 0,
             batch_rows: batch_rows.max(1),
             on_error,
             unit,
+            derives: plan.derives_ids(),
+            rows_out: 0,
+            derived: None,
+        }
+    }
+
+    /// Keeps a list of the derived ids from now on.
+    pub fn keep_derived(&mut self) {
+        self.derived.get_or_insert_with(Vec::new);
+    }
+
+    /// The derived ids so far (with [`Sink::keep_derived`]).
+    pub fn take_derived(&mut self) -> Vec<Derived> {
+        self.derived
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default()
+    }
+
+    /// Takes one record through the fast path; `false` when it must go to
+    /// the row path instead (nothing was added then). The record's text
+    /// must be valid UTF-8.
+    pub fn fast_accept(&mut self, plan: &Plan, program: &Program, f: &Fields) -> bool {
+        match program.convert(f, &mut self.builder) {
+            Ok(needs_id) => {
+                if let (true, Some(i)) = (needs_id, plan.event_id) {
+                    let texts: Vec<_> = (0..f.spans.len()).map(|c| f.text(c)).collect();
+                    let raw = plan.align(|c| texts.get(c).and_then(|t| t.as_deref()));
+                    let id = self.event_id(plan, &raw);
+                    self.builder.str(i, id.as_bytes());
+                }
+                self.builder.end_row();
+                self.rows_read += 1;
+                self.rows_out += 1;
+                true
+            }
+            Err(_) => {
+                self.builder.rollback();
+                false
+            }
         }
     }
 
@@ -57,12 +118,13 @@ impl Sink {
         self.rows_read += 1;
         match parse_row(plan.kind, raw, &plan.ctx) {
             Ok(mut values) => {
-                if let Some(i) = plan.event_id {
+                if let (true, Some(i)) = (self.derives, plan.event_id) {
                     if values[i] == Value::Null {
                         values[i] = Value::Text(self.event_id(plan, raw));
                     }
                 }
-                self.builder.push(&values);
+                self.builder.push_row(&values);
+                self.rows_out += 1;
                 Ok(())
             }
             Err(e) => {
@@ -130,7 +192,15 @@ impl Sink {
         let first = derive_event_id(plan.kind, raw, 0);
         // A collision of two different rows only adds a suffix: the ids stay
         // distinct (they differ in their content hash) and deterministic.
-        let n = self.occurrences.count(fnv1a(first.as_bytes()));
+        let key = fnv1a(first.as_bytes());
+        let n = self.occurrences.count(key);
+        if let Some(d) = &mut self.derived {
+            d.push(Derived {
+                row: self.rows_out,
+                key,
+                occurrence: n,
+            });
+        }
         if n == 0 {
             first
         } else {
@@ -153,7 +223,7 @@ impl Sink {
 }
 
 /// FNV-1a, 64 bits: stable across runs, unlike `std`'s random hasher.
-fn fnv1a(bytes: &[u8]) -> u64 {
+pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
     let mut h: u64 = 0xcbf29ce484222325;
     for &b in bytes {
         h = (h ^ b as u64).wrapping_mul(0x100000001b3);
@@ -165,7 +235,7 @@ fn fnv1a(bytes: &[u8]) -> u64 {
 /// rows: a flat open-addressing table of the keys (one cache miss, 8 bytes a
 /// key, where a `HashMap<u64, u32>` takes two misses and 17 bytes), with the
 /// counts of the rare repeated keys kept apart.
-struct Occurrences {
+pub(crate) struct Occurrences {
     /// Keys, 0 for an empty slot; the length is a power of two.
     slots: Vec<u64>,
     len: usize,
@@ -184,7 +254,7 @@ impl Default for Occurrences {
 
 impl Occurrences {
     /// How many times `key` was counted before; counts it once more.
-    fn count(&mut self, key: u64) -> u32 {
+    pub fn count(&mut self, key: u64) -> u32 {
         let key = key.max(1);
         if (self.len + 1) * 4 > self.slots.len() * 3 {
             self.grow();

@@ -6,6 +6,8 @@ mod cdnow;
 mod common;
 #[path = "it/errors.rs"]
 mod errors;
+#[path = "it/fast_path.rs"]
+mod fast_path;
 #[path = "it/formats.rs"]
 mod formats;
 #[path = "it/round_trip.rs"]
