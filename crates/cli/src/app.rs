@@ -147,7 +147,7 @@ async fn clv(db: &Path, a: ClvArgs, config: Config) -> Result<ExitCode> {
 }
 
 async fn sql(db: &Path, a: SqlArgs, config: Config) -> Result<ExitCode> {
-    let engine = source::engine(db, &a.query, config)?;
+    let engine = source::engine_with(db, &a.query, config, source::Columns::All)?;
     let req = ReportRequest {
         as_of: a.query.as_of,
         ..Default::default()

@@ -112,7 +112,27 @@ fn analytic_fields() -> BTreeMap<RecordKind, Vec<String>> {
 }
 
 /// An engine over `--input` files when given, else over the store.
+/// Which columns an engine loads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Columns {
+    /// Only those the metrics read (`analytic_columns`): less to read and hold.
+    Analytic,
+    /// Every canonical column, for ad-hoc SQL.
+    All,
+}
+
+/// An engine over `--input` files when given, else over the store, with
+/// the columns the metrics read.
 pub fn engine(db: &Path, q: &QueryArgs, config: Config) -> Result<Engine> {
+    engine_with(db, q, config, Columns::Analytic)
+}
+
+/// [`engine`] loading `columns`.
+pub fn engine_with(db: &Path, q: &QueryArgs, config: Config, columns: Columns) -> Result<Engine> {
+    let keep = |kind: RecordKind| match columns {
+        Columns::Analytic => clientela_engine::analytic_columns(kind),
+        Columns::All => None,
+    };
     let dataset = if q.inputs.is_empty() {
         if !db.exists() {
             bail!(
@@ -124,17 +144,19 @@ pub fn engine(db: &Path, q: &QueryArgs, config: Config) -> Result<Engine> {
         let store = Store::open(db)?;
         let mut clock = clientela_engine::Clock::new();
         let ds = store
-            .load_columns(clientela_engine::analytic_columns)
+            .load_columns(keep)
             .with_context(|| format!("reading {}", db.display()))?;
         clock.lap("load store");
         ds
     } else {
         let opts = ReadOptions {
-            fields: analytic_fields(),
+            fields: match columns {
+                Columns::Analytic => analytic_fields(),
+                Columns::All => Default::default(),
+            },
             ..read_options(&q.read, &config)?
         };
-        Dataset::from_canonical(&read_all(&q.inputs, &opts, &q.read.rejects)?)
-            .project(clientela_engine::analytic_columns)
+        Dataset::from_canonical(&read_all(&q.inputs, &opts, &q.read.rejects)?).project(keep)
     };
     Ok(Engine::new(dataset, config)?)
 }

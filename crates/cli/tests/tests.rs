@@ -547,6 +547,18 @@ fn sql_over_customers_events_and_report_tables() {
     let (out, _) = ok(dir.path(), &args(&a));
     // README of the fixture: March 2024 churn 75 %.
     assert_eq!(out, "churn_pct\n75.0\n");
+    // Every column is there, not only those the metrics read.
+    let mut a: Vec<String> = [
+        "sql",
+        "SELECT COUNT(*) AS n FROM orders WHERE channel IS NULL AND quantity IS NULL",
+        "--format",
+        "csv",
+    ]
+    .map(String::from)
+    .to_vec();
+    a.extend(basic_inputs());
+    let (out, _) = ok(dir.path(), &args(&a));
+    assert_eq!(out, "n\n17\n");
     let mut a: Vec<String> = ["sql", "SELECT nothing FROM customers"]
         .map(String::from)
         .to_vec();
