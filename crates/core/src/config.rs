@@ -69,6 +69,30 @@ pub struct Config {
     /// MRR: whether a paused subscription keeps its MRR (default false:
     /// only `active` and `past_due` subscriptions are active, SPEC §1).
     pub mrr_paused_counts: bool,
+    /// Cohorts: what puts a customer in a cohort (default
+    /// `first_purchase`; see [`CohortBasis`]).
+    pub cohort_basis: CohortBasis,
+}
+
+/// The event whose period is a customer's cohort.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CohortBasis {
+    /// The period of the first order with an amount > 0 (the default).
+    #[default]
+    FirstPurchase,
+    /// The period of sign-up (the customer record's time).
+    Signup,
+}
+
+impl CohortBasis {
+    /// The name used in `clientela.toml`.
+    pub fn name(self) -> &'static str {
+        match self {
+            CohortBasis::FirstPurchase => "first_purchase",
+            CohortBasis::Signup => "signup",
+        }
+    }
 }
 
 /// When the MRR of a cancelled subscription is booked as lost.
@@ -122,6 +146,7 @@ impl Default for Config {
             mrr_churn_at: MrrChurnAt::Cancellation,
             mrr_count_same_period: false,
             mrr_paused_counts: false,
+            cohort_basis: CohortBasis::FirstPurchase,
         }
     }
 }
@@ -199,6 +224,18 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("renewal") && e.contains("period_end"), "{e}");
+    }
+
+    #[test]
+    fn cohort_basis_is_read_by_name() {
+        assert_eq!(Config::default().cohort_basis, CohortBasis::FirstPurchase);
+        let c = Config::from_toml("cohort_basis = 'signup'").unwrap();
+        assert_eq!(c.cohort_basis, CohortBasis::Signup);
+        assert_eq!(c.cohort_basis.name(), "signup");
+        let e = Config::from_toml("cohort_basis = 'lead'")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("first_purchase"), "{e}");
     }
 
     #[test]

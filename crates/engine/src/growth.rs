@@ -1,6 +1,7 @@
 //! The growth report: how the customer base's revenue grows or shrinks.
 //! For now subscription revenue (MRR, seed 003 and SPEC §3, see
-//! `metrics/mrr.rs`); further growth metrics belong here too.
+//! `metrics/mrr.rs`), cohorts (`metrics/cohorts.rs`) and RFM segments
+//! (`metrics/rfm.rs`); further growth metrics belong here too.
 
 use crate::report::Clock;
 use crate::{metrics, Engine, EngineError, Params, Report, ReportRequest};
@@ -9,7 +10,10 @@ impl Engine {
     /// The growth report: `mrr` (MRR, ARR, movements, retention, quick
     /// ratio, ARPA and subscription LTV per period) and `mrr_movements`
     /// (each customer's movement per snapshot step), under the MRR settings
-    /// of the configuration (`mrr_*`).
+    /// of the configuration (`mrr_*`); then `cohort_retention` and
+    /// `cohort_revenue` (by `cohort_basis`, see `metrics/cohorts.rs`) and
+    /// `rfm_segments` and `rfm_customers` (see `metrics/rfm.rs`, which also
+    /// leaves the `customer_rfm` table registered).
     pub async fn growth(&self, req: &ReportRequest) -> Result<Report, EngineError> {
         let mut clock = Clock::new();
         // Only a split needs the per-customer stage table (its attributes and
@@ -23,8 +27,12 @@ impl Engine {
             }
             None => Params::resolve(req, self.last_day(), self.config())?,
         };
-        let sections = metrics::mrr::sections(self.context(), &p).await?;
+        let mut sections = metrics::mrr::sections(self.context(), &p).await?;
         clock.lap("mrr");
+        sections.extend(metrics::cohorts::sections(self.context(), &p).await?);
+        clock.lap("cohorts");
+        sections.extend(metrics::rfm::sections(self.context(), &p).await?);
+        clock.lap("rfm");
         Ok(self.finish(p.as_of(), sections))
     }
 }

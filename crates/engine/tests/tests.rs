@@ -11,8 +11,12 @@ use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+#[path = "it/cohorts.rs"]
+mod cohorts;
 #[path = "it/mrr.rs"]
 mod mrr;
+#[path = "it/rfm.rs"]
+mod rfm;
 #[path = "it/sql.rs"]
 mod sql;
 #[path = "it/value.rs"]
