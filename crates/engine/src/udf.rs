@@ -95,7 +95,9 @@ fn ints(v: &ColumnarValue, rows: usize) -> Result<Int32Array> {
         .clone())
 }
 
-fn rows_of(args: &[ColumnarValue]) -> usize {
+/// Rows of a call: the length of its first array argument (1 when every
+/// argument is a scalar).
+pub(crate) fn rows_of(args: &[ColumnarValue]) -> usize {
     args.iter()
         .find_map(|a| match a {
             ColumnarValue::Array(a) => Some(a.len()),

@@ -281,3 +281,20 @@ async fn mixed_currencies_are_an_error() {
         .to_string();
     assert!(err.contains("EUR, USD"), "{err}");
 }
+
+/// The rows of a section as space-separated cells of `columns`.
+pub fn rows(r: &Report, section: &str, columns: &[&str]) -> Vec<String> {
+    let b = &r
+        .section(section)
+        .unwrap_or_else(|| panic!("no section {section}"))
+        .batch;
+    let cols: Vec<Vec<String>> = columns.iter().map(|c| column(b, c)).collect();
+    (0..b.num_rows())
+        .map(|i| {
+            cols.iter()
+                .map(|c| c[i].as_str())
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect()
+}

@@ -8,6 +8,7 @@
 //!   30 days).
 
 use super::model::{parse_spend, PurchaseSpec};
+use crate::udf::rows_of;
 use clientela_models::{customer_lifetime_value, ClvOptions, CustomerSummary, GammaGammaParams};
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, Float64Array};
 use datafusion::arrow::datatypes::{DataType, Float64Type};
@@ -72,15 +73,6 @@ fn floats(v: &ColumnarValue, rows: usize) -> Result<Float64Array> {
     let a: ArrayRef = v.to_array(rows)?;
     let a = datafusion::arrow::compute::cast(&a, &DataType::Float64)?;
     Ok(a.as_primitive::<Float64Type>().clone())
-}
-
-fn rows_of(args: &[ColumnarValue]) -> usize {
-    args.iter()
-        .find_map(|a| match a {
-            ColumnarValue::Array(a) => Some(a.len()),
-            _ => None,
-        })
-        .unwrap_or(1)
 }
 
 /// Applies `score(row, summary)` to the rows of (x, t_x, T) where all

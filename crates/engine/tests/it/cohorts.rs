@@ -2,7 +2,7 @@
 //! works out every expected value): both cohort bases, "on" and "on or
 //! after" retention, revenue with refunds, and a split.
 
-use super::{column, load};
+use super::{load, rows};
 use chrono::NaiveDate;
 use clientela_core::config::CohortBasis;
 use clientela_core::Config;
@@ -27,23 +27,6 @@ async fn growth(basis: CohortBasis, req: &ReportRequest) -> Report {
         .growth(req)
         .await
         .unwrap()
-}
-
-/// The rows of a section as space-separated cells of `columns`.
-fn rows(r: &Report, section: &str, columns: &[&str]) -> Vec<String> {
-    let b = &r
-        .section(section)
-        .unwrap_or_else(|| panic!("no section {section}"))
-        .batch;
-    let cols: Vec<Vec<String>> = columns.iter().map(|c| column(b, c)).collect();
-    (0..b.num_rows())
-        .map(|i| {
-            cols.iter()
-                .map(|c| c[i].as_str())
-                .collect::<Vec<_>>()
-                .join(" ")
-        })
-        .collect()
 }
 
 const RETENTION: [&str; 7] = [

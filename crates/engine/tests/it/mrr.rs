@@ -2,7 +2,7 @@
 //! (its README works out every expected value), one test per convention
 //! setting, and the movement identity on generated demo data.
 
-use super::{cell, column, load};
+use super::{cell, column, load, rows};
 use chrono::NaiveDate;
 use clientela_core::config::MrrChurnAt;
 use clientela_core::{Config, Granularity, RecordKind};
@@ -52,19 +52,11 @@ fn check(r: &Report, columns: &[&str], rows: &[(&str, &str)]) {
 
 /// The `mrr_movements` rows as `snapshot customer movement change`.
 fn movements(r: &Report) -> Vec<String> {
-    let b = &r.section("mrr_movements").unwrap().batch;
-    let cols: Vec<Vec<String>> = ["snapshot", "customer_id", "movement", "change"]
-        .iter()
-        .map(|c| column(b, c))
-        .collect();
-    (0..b.num_rows())
-        .map(|i| {
-            cols.iter()
-                .map(|c| c[i].as_str())
-                .collect::<Vec<_>>()
-                .join(" ")
-        })
-        .collect()
+    rows(
+        r,
+        "mrr_movements",
+        &["snapshot", "customer_id", "movement", "change"],
+    )
 }
 
 const FLOW: [&str; 8] = [

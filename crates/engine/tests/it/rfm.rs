@@ -3,7 +3,7 @@
 //! cut points with ties, refunds, and every named segment with the cells on
 //! both sides of its score boundaries.
 
-use super::{cell, column, load};
+use super::{cell, column, load, rows};
 use chrono::NaiveDate;
 use clientela_core::Config;
 use clientela_engine::{Engine, Report, ReportRequest};
@@ -23,28 +23,20 @@ async fn growth() -> Report {
 
 /// `rfm_customers` as `id R F M r f m segment`, by customer id.
 fn customers(r: &Report) -> Vec<String> {
-    let b = &r.section("rfm_customers").unwrap().batch;
-    let cols: Vec<Vec<String>> = [
-        "customer_id",
-        "recency_days",
-        "frequency",
-        "monetary",
-        "r_score",
-        "f_score",
-        "m_score",
-        "rfm_segment",
-    ]
-    .iter()
-    .map(|c| column(b, c))
-    .collect();
-    (0..b.num_rows())
-        .map(|i| {
-            cols.iter()
-                .map(|c| c[i].as_str())
-                .collect::<Vec<_>>()
-                .join(" ")
-        })
-        .collect()
+    rows(
+        r,
+        "rfm_customers",
+        &[
+            "customer_id",
+            "recency_days",
+            "frequency",
+            "monetary",
+            "r_score",
+            "f_score",
+            "m_score",
+            "rfm_segment",
+        ],
+    )
 }
 
 #[tokio::test]
