@@ -5,7 +5,7 @@
 
 use anyhow::{Context, Result};
 use clientela_engine::Section;
-use datafusion::arrow::array::{Array, AsArray};
+use datafusion::arrow::array::{Array, AsArray, BooleanArray, Date32Array, Float64Array};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Date32Type, Float64Type};
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
@@ -63,7 +63,9 @@ fn write_xlsx_sheets(sections: &[Section], path: &Path, per_sheet: usize) -> Res
             let rows = s
                 .batch
                 .slice(start, per_sheet.min(s.batch.num_rows() - start));
-            let sheet = book.add_worksheet();
+            // Rows go to a temporary file as they are written: a million-row
+            // table would otherwise hold every cell in memory.
+            let sheet = book.add_worksheet_with_constant_memory();
             sheet.set_name(&name)?;
             write_sheet(sheet, &rows, &header, &date)
                 .with_context(|| format!("writing sheet {name}"))?;
@@ -76,6 +78,20 @@ fn write_xlsx_sheets(sections: &[Section], path: &Path, per_sheet: usize) -> Res
     Ok(())
 }
 
+/// One column, ready to write cell by cell.
+enum Cells<'a> {
+    /// Numbers (money as exact decimals cast to doubles, which hold every
+    /// amount below 2^53 minor units exactly), with a number format for
+    /// decimals.
+    Number(Float64Array, Option<Format>),
+    /// Dates as Excel dates.
+    Date(&'a Date32Array),
+    /// Booleans.
+    Bool(&'a BooleanArray),
+    /// Anything else as its text.
+    Text(ArrayFormatter<'a>),
+}
+
 fn write_sheet(
     sheet: &mut Worksheet,
     b: &datafusion::arrow::record_batch::RecordBatch,
@@ -83,56 +99,56 @@ fn write_sheet(
     date: &Format,
 ) -> Result<()> {
     for (c, f) in b.schema().fields().iter().enumerate() {
-        sheet.write_string_with_format(0, c as u16, f.name(), header)?;
         sheet.set_column_width(c as u16, (f.name().len() + 2).clamp(10, 40) as f64)?;
     }
     sheet.set_freeze_panes(1, 0)?;
-    for (c, column) in b.columns().iter().enumerate() {
-        let col = c as u16;
-        let row = |i: usize| (i + 1) as u32;
-        match column.data_type() {
+    for (c, f) in b.schema().fields().iter().enumerate() {
+        sheet.write_string_with_format(0, c as u16, f.name(), header)?;
+    }
+    let options = FormatOptions::default();
+    let mut columns = Vec::new();
+    for column in b.columns() {
+        columns.push(match column.data_type() {
             t if t.is_numeric() => {
-                // Money arrives as exact decimals; Excel keeps doubles, which
-                // hold every amount below 2^53 minor units exactly.
-                let values = cast(column, &DataType::Float64)?;
-                let values = values.as_primitive::<Float64Type>();
+                let values = cast(column, &DataType::Float64)?
+                    .as_primitive::<Float64Type>()
+                    .clone();
                 let format = match t {
                     DataType::Decimal128(_, scale) if *scale > 0 => Some(
                         Format::new().set_num_format(format!("0.{}", "0".repeat(*scale as usize))),
                     ),
                     _ => None,
                 };
-                for i in (0..values.len()).filter(|i| values.is_valid(*i)) {
-                    match &format {
-                        Some(f) => {
-                            sheet.write_number_with_format(row(i), col, values.value(i), f)?
-                        }
-                        None => sheet.write_number(row(i), col, values.value(i))?,
-                    };
-                }
+                Cells::Number(values, format)
             }
-            DataType::Date32 => {
-                let days = column.as_primitive::<Date32Type>();
-                for i in (0..days.len()).filter(|i| days.is_valid(*i)) {
-                    let d = clientela_engine::date_of(days.value(i));
+            DataType::Date32 => Cells::Date(column.as_primitive::<Date32Type>()),
+            DataType::Boolean => Cells::Bool(column.as_boolean()),
+            _ => Cells::Text(ArrayFormatter::try_new(column.as_ref(), &options)?),
+        });
+    }
+    // Row by row: a constant-memory sheet flushes each row as the next starts.
+    for i in 0..b.num_rows() {
+        let row = (i + 1) as u32;
+        for (c, cells) in columns.iter().enumerate() {
+            let col = c as u16;
+            if !b.column(c).is_valid(i) {
+                continue;
+            }
+            match cells {
+                Cells::Number(v, Some(f)) => {
+                    sheet.write_number_with_format(row, col, v.value(i), f)?
+                }
+                Cells::Number(v, None) => sheet.write_number(row, col, v.value(i))?,
+                Cells::Date(days) => {
                     use chrono::Datelike;
+                    let d = clientela_engine::date_of(days.value(i));
                     let x =
                         ExcelDateTime::from_ymd(d.year() as u16, d.month() as u8, d.day() as u8)?;
-                    sheet.write_datetime_with_format(row(i), col, x, date)?;
+                    sheet.write_datetime_with_format(row, col, x, date)?
                 }
-            }
-            DataType::Boolean => {
-                let flags = column.as_boolean();
-                for i in (0..flags.len()).filter(|i| flags.is_valid(*i)) {
-                    sheet.write_boolean(row(i), col, flags.value(i))?;
-                }
-            }
-            _ => {
-                let text = ArrayFormatter::try_new(column.as_ref(), &FormatOptions::default())?;
-                for i in (0..column.len()).filter(|i| column.is_valid(*i)) {
-                    sheet.write_string(row(i), col, text.value(i).to_string())?;
-                }
-            }
+                Cells::Bool(flags) => sheet.write_boolean(row, col, flags.value(i))?,
+                Cells::Text(text) => sheet.write_string(row, col, text.value(i).to_string())?,
+            };
         }
     }
     Ok(())

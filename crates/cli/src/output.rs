@@ -43,11 +43,23 @@ fn table(title: &str, b: &RecordBatch) -> Result<String> {
             }
         }
     }
-    for row in cells(b)? {
+    let shown = b.slice(0, b.num_rows().min(TERMINAL_ROWS));
+    for row in cells(&shown)? {
         t.add_row(row);
     }
-    Ok(format!("\n{title}\n{t}\n"))
+    let more = b.num_rows() - shown.num_rows();
+    let note = if more > 0 {
+        format!(
+            "… and {more} more rows: --format csv, parquet or xlsx with --out writes them all\n"
+        )
+    } else {
+        String::new()
+    };
+    Ok(format!("\n{title}\n{t}\n{note}"))
 }
+
+/// Rows of one table shown in the terminal; the file formats write all.
+const TERMINAL_ROWS: usize = 100;
 
 /// JSON rows of a batch: numbers as numbers, the rest as text.
 fn json_rows(b: &RecordBatch) -> Result<Value> {

@@ -156,7 +156,12 @@ pub fn engine_with(db: &Path, q: &QueryArgs, config: Config, columns: Columns) -
             },
             ..read_options(&q.read, &config)?
         };
-        Dataset::from_canonical(&read_all(&q.inputs, &opts, &q.read.rejects)?).project(keep)
+        let mut clock = clientela_engine::Clock::new();
+        let tables = read_all(&q.inputs, &opts, &q.read.rejects)?;
+        clock.lap("read input files");
+        let ds = Dataset::from_canonical(&tables).project(keep);
+        clock.lap("key customers");
+        ds
     };
     Ok(Engine::new(dataset, config)?)
 }

@@ -92,7 +92,8 @@ impl Dataset {
     /// seen in any table gets a key; ids referenced by events but never
     /// described get a minimal customer row (only `ck` and `customer_id`).
     pub fn from_canonical(input: &BTreeMap<RecordKind, Vec<RecordBatch>>) -> Dataset {
-        let mut keys: HashMap<String, i64> = HashMap::new();
+        // SipHash, std's default, costs more than the rest of the keying.
+        let mut keys: HashMap<String, i64, foldhash::fast::RandomState> = HashMap::default();
         let mut ids: Vec<String> = Vec::new();
         let mut key_of = |id: &str| -> i64 {
             if let Some(k) = keys.get(id) {
