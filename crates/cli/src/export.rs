@@ -83,7 +83,7 @@ enum Cells<'a> {
     /// Numbers (money as exact decimals cast to doubles, which hold every
     /// amount below 2^53 minor units exactly), with a number format for
     /// decimals.
-    Number(Float64Array, Option<Format>),
+    Number(Float64Array, Option<Box<Format>>),
     /// Dates as Excel dates.
     Date(&'a Date32Array),
     /// Booleans.
@@ -114,9 +114,9 @@ fn write_sheet(
                     .as_primitive::<Float64Type>()
                     .clone();
                 let format = match t {
-                    DataType::Decimal128(_, scale) if *scale > 0 => Some(
+                    DataType::Decimal128(_, scale) if *scale > 0 => Some(Box::new(
                         Format::new().set_num_format(format!("0.{}", "0".repeat(*scale as usize))),
-                    ),
+                    )),
                     _ => None,
                 };
                 Cells::Number(values, format)
