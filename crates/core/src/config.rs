@@ -72,7 +72,25 @@ pub struct Config {
     /// Cohorts: what puts a customer in a cohort (default
     /// `first_purchase`; see [`CohortBasis`]).
     pub cohort_basis: CohortBasis,
+    /// Loyalty: the tiers by points balance at the as-of date, lowest first
+    /// (default bronze 0, silver 1000, gold 5000). A customer is in the
+    /// highest tier whose `min_points` the balance reaches; `min_points`
+    /// must increase strictly.
+    pub loyalty_tiers: Vec<LoyaltyTier>,
 }
+
+/// A loyalty tier: its name and the least points balance that reaches it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoyaltyTier {
+    /// The tier's name, as shown in reports.
+    pub name: String,
+    /// The least balance in the tier (inclusive).
+    pub min_points: i64,
+}
+
+/// The default loyalty tiers: (name, least balance).
+const DEFAULT_LOYALTY_TIERS: [(&str, i64); 3] = [("bronze", 0), ("silver", 1000), ("gold", 5000)];
 
 /// The event whose period is a customer's cohort.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -147,6 +165,12 @@ impl Default for Config {
             mrr_count_same_period: false,
             mrr_paused_counts: false,
             cohort_basis: CohortBasis::FirstPurchase,
+            loyalty_tiers: DEFAULT_LOYALTY_TIERS
+                .map(|(name, min_points)| LoyaltyTier {
+                    name: name.into(),
+                    min_points,
+                })
+                .to_vec(),
         }
     }
 }
@@ -181,6 +205,30 @@ impl Config {
         }
         if !(self.gross_margin > 0.0 && self.gross_margin <= 1.0) {
             return bad("gross_margin must be in (0, 1]".into());
+        }
+        if self.loyalty_tiers.is_empty() {
+            return bad("loyalty_tiers must name at least one tier".into());
+        }
+        for (i, t) in self.loyalty_tiers.iter().enumerate() {
+            // Names end up in reports and SQL literals: keep them plain.
+            let plain = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == ' ';
+            if t.name.trim().is_empty() || !t.name.chars().all(plain) {
+                return bad(format!(
+                    "loyalty tier name {:?} must be letters, digits, '_', '-' or spaces",
+                    t.name
+                ));
+            }
+            if let Some(prev) = i.checked_sub(1).map(|j| &self.loyalty_tiers[j]) {
+                if t.min_points <= prev.min_points {
+                    return bad(format!(
+                        "loyalty_tiers must increase: {:?} ({}) is not above {:?} ({})",
+                        t.name, t.min_points, prev.name, prev.min_points
+                    ));
+                }
+                if self.loyalty_tiers[..i].iter().any(|o| o.name == t.name) {
+                    return bad(format!("loyalty tier {:?} is named twice", t.name));
+                }
+            }
         }
         crate::time::parse_tz(&self.timezone)?;
         if let Some(c) = &self.currency {
@@ -236,6 +284,46 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("first_purchase"), "{e}");
+    }
+
+    #[test]
+    fn loyalty_tiers_default_and_must_increase() {
+        let names: Vec<(String, i64)> = Config::default()
+            .loyalty_tiers
+            .into_iter()
+            .map(|t| (t.name, t.min_points))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("bronze".into(), 0),
+                ("silver".into(), 1000),
+                ("gold".into(), 5000)
+            ]
+        );
+        let c = Config::from_toml(
+            "loyalty_tiers = [{ name = 'basic', min_points = 0 }, { name = 'vip', min_points = 200 }]",
+        )
+        .unwrap();
+        assert_eq!(c.loyalty_tiers[1].name, "vip");
+        for (text, word) in [
+            ("loyalty_tiers = []", "at least one"),
+            (
+                "loyalty_tiers = [{ name = 'a', min_points = 5 }, { name = 'b', min_points = 5 }]",
+                "increase",
+            ),
+            (
+                "loyalty_tiers = [{ name = 'a', min_points = 0 }, { name = 'a', min_points = 9 }]",
+                "twice",
+            ),
+            (
+                "loyalty_tiers = [{ name = \"o'k\", min_points = 0 }]",
+                "o'k",
+            ),
+        ] {
+            let e = Config::from_toml(text).unwrap_err().to_string();
+            assert!(e.contains(word), "{text}: {e}");
+        }
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! The growth report: how the customer base's revenue grows or shrinks.
-//! For now subscription revenue (MRR, seed 003 and SPEC §3, see
-//! `metrics/mrr.rs`), cohorts (`metrics/cohorts.rs`) and RFM segments
-//! (`metrics/rfm.rs`); further growth metrics belong here too.
+//! Subscription revenue (MRR, seed 003 and SPEC §3, see `metrics/mrr.rs`),
+//! cohorts (`metrics/cohorts.rs`), RFM segments (`metrics/rfm.rs`),
+//! engagement (`metrics/engagement.rs`) and loyalty (`metrics/loyalty.rs`);
+//! further growth metrics belong here too.
 
 use crate::report::Clock;
 use crate::{metrics, Engine, EngineError, Params, Report, ReportRequest};
@@ -13,7 +14,9 @@ impl Engine {
     /// of the configuration (`mrr_*`); then `cohort_retention` and
     /// `cohort_revenue` (by `cohort_basis`, see `metrics/cohorts.rs`) and
     /// `rfm_segments` and `rfm_customers` (see `metrics/rfm.rs`, which also
-    /// leaves the `customer_rfm` table registered).
+    /// leaves the `customer_rfm` table registered); then `engagement`,
+    /// `engagement_by_channel` and `stickiness_histogram`; then `loyalty`,
+    /// `loyalty_tiers` (by `loyalty_tiers`) and `loyalty_balances`.
     pub async fn growth(&self, req: &ReportRequest) -> Result<Report, EngineError> {
         let mut clock = Clock::new();
         // Only a split needs the per-customer stage table (its attributes and
@@ -33,6 +36,10 @@ impl Engine {
         clock.lap("cohorts");
         sections.extend(metrics::rfm::sections(self.context(), &p).await?);
         clock.lap("rfm");
+        sections.extend(metrics::engagement::sections(self.context(), &p).await?);
+        clock.lap("engagement");
+        sections.extend(metrics::loyalty::sections(self.context(), &p).await?);
+        clock.lap("loyalty");
         Ok(self.finish(p.as_of(), sections))
     }
 }

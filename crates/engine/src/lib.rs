@@ -51,7 +51,7 @@ pub fn analytic_columns(kind: clientela_core::RecordKind) -> Option<&'static [&'
             "interval_count",
         ],
         K::Support => &["ck", "time", "kind"],
-        K::Contact => &["ck", "time", "direction"],
+        K::Contact => &["ck", "time", "direction", "channel"],
         K::Survey => &["ck", "time", "survey", "score", "comment"],
         K::Referral => &["ck", "time", "referred_id"],
         K::Loyalty => &["ck", "time", "points"],

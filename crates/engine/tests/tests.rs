@@ -13,6 +13,8 @@ use std::path::PathBuf;
 
 #[path = "it/cohorts.rs"]
 mod cohorts;
+#[path = "it/engagement.rs"]
+mod engagement;
 #[path = "it/mrr.rs"]
 mod mrr;
 #[path = "it/rfm.rs"]

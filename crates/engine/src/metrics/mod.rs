@@ -7,6 +7,8 @@ pub(crate) mod activity_masks;
 pub(crate) mod capital;
 pub(crate) mod churn;
 pub(crate) mod cohorts;
+pub(crate) mod engagement;
+pub(crate) mod loyalty;
 pub(crate) mod mrr;
 pub(crate) mod mrr_movements;
 pub(crate) mod nps;

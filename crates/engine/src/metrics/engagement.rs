@@ -1,0 +1,239 @@
+//! Engagement (seed 003, SPEC §3): how often customers interact.
+//!
+//! An **interaction** is a qualifying event of [`Params::interactions_sql`]
+//! (the kinds of `qualifying`, on or before D); a customer is **active on a
+//! day** when they have at least one. Per trend period, counting its days up
+//! to D only:
+//! - `avg_dau`: customers active on each day, averaged over the days of
+//!   the period (days without activity count as 0);
+//! - `avg_wau`: customers active in the 7 days ending on each day (a
+//!   trailing window, so it is defined on every day and for every
+//!   granularity), averaged over the days of the period;
+//! - `active_customers`: customers active in the period (MAU for monthly
+//!   periods);
+//! - `stickiness_pct` = avg DAU / active customers × 100 (DAU/MAU);
+//! - `interactions_per_active` = interactions / active customers;
+//! - `repeat_visitors`: customers active on 2 or more distinct days of the
+//!   period, and their share of the active customers.
+//!
+//! `engagement_by_channel` splits the interactions of the current period by
+//! source kind (contacts by their channel), and `stickiness_histogram`
+//! counts the customers of the current period by their active days.
+
+use crate::facts::materialize;
+use crate::report::{section, Section};
+use crate::{EngineError, Params};
+use datafusion::prelude::SessionContext;
+
+/// Materialised active days: `(ck, segment, day, interactions)`, one row
+/// per customer and active day from [`WAU_DAYS`] − 1 days before the first
+/// trend period to D.
+const DAYS: &str = "engagement_days";
+
+/// Length of the trailing window of WAU, in days.
+const WAU_DAYS: i32 = 7;
+
+/// Least distinct active days in a period that make a repeat visitor.
+const REPEAT_MIN_DAYS: i32 = 2;
+
+/// Decimals of the percentages.
+const PCT_DECIMALS: u32 = 1;
+
+/// Decimals of averages (DAU, WAU, interactions per customer).
+const AVG_DECIMALS: u32 = 2;
+
+/// The split segments to show: `'all'` alone, or those of the active customers.
+fn segments_sql(p: &Params) -> String {
+    match p.by {
+        None => "(SELECT 'all' AS segment)".into(),
+        Some(_) => format!("(SELECT DISTINCT segment FROM {DAYS})"),
+    }
+}
+
+/// SQL of the active-days table.
+fn days_sql(p: &Params) -> String {
+    // The earliest window of WAU ends on the first day of the first period
+    // and starts WAU_DAYS − 1 days before it.
+    let from = p.first_start() - WAU_DAYS;
+    format!(
+        "SELECT e.ck, {seg} AS segment, e.day, COUNT(*) AS interactions
+         FROM ({events}) e{seg_join}
+         GROUP BY e.ck, {seg}, e.day",
+        events = p.interactions_sql(from),
+        seg = p.segment_sql(),
+        seg_join = p.seg_join("e"),
+    )
+}
+
+/// SQL of the `engagement` trend.
+fn engagement_sql(p: &Params) -> String {
+    let first = p.first_start();
+    let d = p.d;
+    let period = p.period_of("day");
+    let ks: Vec<String> = (0..WAU_DAYS).map(|k| format!("({k})")).collect();
+    format!(
+        "WITH per AS {periods},
+         g AS (SELECT per.p, per.last_day, s.segment FROM per CROSS JOIN {segments} s),
+         dau AS (SELECT {period} AS p, segment, COUNT(*) AS n
+           FROM {DAYS} WHERE day >= {first} GROUP BY {period}, segment),
+         -- Each active day counts in the windows ending on it and on the
+         -- next WAU_DAYS − 1 days; DISTINCT keeps one per customer and window.
+         wau_days AS (SELECT DISTINCT ck, segment, CAST(day + k.column1 AS INT) AS end_day
+           FROM {DAYS} CROSS JOIN (VALUES {ks}) k),
+         wau AS (SELECT {end_period} AS p, segment, COUNT(*) AS n FROM wau_days
+           WHERE end_day >= {first} AND end_day <= {d} GROUP BY {end_period}, segment),
+         cust AS (SELECT {period} AS p, segment, ck, COUNT(*) AS active_days,
+             SUM(interactions) AS interactions
+           FROM {DAYS} WHERE day >= {first} GROUP BY {period}, segment, ck),
+         m AS (SELECT p, segment, COUNT(*) AS active, SUM(interactions) AS interactions,
+             SUM(CASE WHEN active_days >= {REPEAT_MIN_DAYS} THEN 1 ELSE 0 END) AS repeats
+           FROM cust GROUP BY p, segment),
+         x AS (SELECT g.p, g.segment, CAST(g.last_day - g.p + 1 AS DOUBLE) AS n_days,
+             COALESCE(dau.n, 0) AS dau_sum, COALESCE(wau.n, 0) AS wau_sum,
+             COALESCE(m.active, 0) AS active, COALESCE(m.interactions, 0) AS interactions,
+             COALESCE(m.repeats, 0) AS repeats
+           FROM g LEFT JOIN dau ON dau.p = g.p AND dau.segment = g.segment
+             LEFT JOIN wau ON wau.p = g.p AND wau.segment = g.segment
+             LEFT JOIN m ON m.p = g.p AND m.segment = g.segment)
+         SELECT arrow_cast(p, 'Date32') AS period, segment,
+           ROUND(dau_sum / n_days, {AVG_DECIMALS}) AS avg_dau,
+           ROUND(wau_sum / n_days, {AVG_DECIMALS}) AS avg_wau,
+           CAST(active AS BIGINT) AS active_customers,
+           -- No active customer: no stickiness rather than a division by zero.
+           CASE WHEN active > 0 THEN ROUND(100.0 * dau_sum / n_days / active, {PCT_DECIMALS}) END
+             AS stickiness_pct,
+           CAST(interactions AS BIGINT) AS interactions,
+           CASE WHEN active > 0 THEN ROUND(CAST(interactions AS DOUBLE) / active, {AVG_DECIMALS}) END
+             AS interactions_per_active,
+           CAST(repeats AS BIGINT) AS repeat_visitors,
+           CASE WHEN active > 0 THEN ROUND(100.0 * repeats / active, {PCT_DECIMALS}) END
+             AS repeat_pct
+         FROM x ORDER BY period, segment",
+        periods = p.periods_values(),
+        segments = segments_sql(p),
+        end_period = p.period_of("end_day"),
+        ks = ks.join(", "),
+    )
+}
+
+/// A `(ck, day, source)` union of the qualifying events in `(from, D]`,
+/// the same kinds and filters as [`Params::interactions_sql`], each labelled
+/// with its source (`contact_<channel>` for contacts).
+fn sourced_sql(p: &Params, from: i32) -> String {
+    let c = &p.config;
+    let w = format!("day > {from} AND day <= {}", p.d);
+    let mut parts = Vec::new();
+    if c.qualifies("order") {
+        parts.push(format!(
+            "SELECT ck, day, 'order' AS source FROM orders WHERE amount_minor > 0 AND {w}"
+        ));
+    }
+    if c.qualifies("support") {
+        parts.push(format!(
+            "SELECT ck, day, 'support' AS source FROM support WHERE {w}"
+        ));
+    }
+    let contact =
+        "SELECT ck, day, concat('contact_', CAST(channel AS VARCHAR)) AS source FROM contacts";
+    if c.qualifies("contact") {
+        parts.push(format!("{contact} WHERE {w}"));
+    } else if c.qualifies("contact_inbound") {
+        parts.push(format!("{contact} WHERE direction = 'inbound' AND {w}"));
+    }
+    for (kind, table) in [
+        ("usage", "usage"),
+        ("survey", "surveys"),
+        ("loyalty", "loyalty"),
+        ("subscription", "subscriptions"),
+    ] {
+        if c.qualifies(kind) {
+            parts.push(format!(
+                "SELECT ck, day, '{kind}' AS source FROM {table} WHERE {w}"
+            ));
+        }
+    }
+    if parts.is_empty() {
+        return "SELECT CAST(0 AS BIGINT) AS ck, CAST(0 AS INT) AS day, 'none' AS source WHERE false"
+            .into();
+    }
+    parts.join(" UNION ALL ")
+}
+
+/// The start of the current period (the one holding D).
+fn current_start(p: &Params) -> i32 {
+    p.periods().last().map_or(p.d, |(s, _)| *s)
+}
+
+/// SQL of `engagement_by_channel`: per source of the current period, the
+/// customers who used it, its interactions, interactions per customer of
+/// that source and per active customer of the period (these add up to the
+/// period's `interactions_per_active`).
+fn by_channel_sql(p: &Params) -> String {
+    let cur = current_start(p);
+    format!(
+        "WITH e AS (SELECT e.ck, e.source, {seg} AS segment
+             FROM ({events}) e{seg_join}),
+         t AS (SELECT segment, COUNT(DISTINCT ck) AS active FROM e GROUP BY segment)
+         SELECT e.segment, e.source, COUNT(DISTINCT e.ck) AS source_customers,
+           COUNT(*) AS interactions,
+           ROUND(CAST(COUNT(*) AS DOUBLE) / COUNT(DISTINCT e.ck), {AVG_DECIMALS})
+             AS interactions_per_source_customer,
+           ROUND(CAST(COUNT(*) AS DOUBLE) / MAX(t.active), {AVG_DECIMALS})
+             AS interactions_per_active
+         FROM e JOIN t ON t.segment = e.segment
+         GROUP BY e.segment, e.source ORDER BY e.segment, interactions DESC, e.source",
+        events = sourced_sql(p, cur - 1),
+        seg = p.segment_sql(),
+        seg_join = p.seg_join("e"),
+    )
+}
+
+/// SQL of `stickiness_histogram`: customers of the current period by their
+/// number of active days, only the numbers some customer has.
+fn histogram_sql(p: &Params) -> String {
+    let cur = current_start(p);
+    format!(
+        "WITH c AS (SELECT segment, ck, COUNT(*) AS active_days FROM {DAYS}
+             WHERE day >= {cur} GROUP BY segment, ck),
+         t AS (SELECT segment, COUNT(*) AS active FROM c GROUP BY segment)
+         SELECT c.segment, CAST(c.active_days AS BIGINT) AS active_days, COUNT(*) AS customers,
+           ROUND(100.0 * COUNT(*) / MAX(t.active), {PCT_DECIMALS}) AS pct
+         FROM c JOIN t ON t.segment = c.segment
+         GROUP BY c.segment, c.active_days ORDER BY c.segment, active_days"
+    )
+}
+
+/// `engagement` (per trend period), `engagement_by_channel` and
+/// `stickiness_histogram` (current period).
+pub(crate) async fn sections(
+    ctx: &SessionContext,
+    p: &Params,
+) -> Result<Vec<Section>, EngineError> {
+    materialize(ctx, &days_sql(p), DAYS).await?;
+    let g = p.granularity.name();
+    let out = vec![
+        section(
+            ctx,
+            "engagement",
+            &format!("Engagement per {g} (average DAU and 7-day WAU, active customers, stickiness = DAU / active × 100, repeat visitors)"),
+            &engagement_sql(p),
+        )
+        .await?,
+        section(
+            ctx,
+            "engagement_by_channel",
+            &format!("Interactions by source in the current {g}"),
+            &by_channel_sql(p),
+        )
+        .await?,
+        section(
+            ctx,
+            "stickiness_histogram",
+            &format!("Customers by active days in the current {g}"),
+            &histogram_sql(p),
+        )
+        .await?,
+    ];
+    ctx.deregister_table(DAYS)?;
+    Ok(out)
+}
