@@ -65,23 +65,48 @@ fn days_sql(p: &Params) -> String {
     )
 }
 
+/// The table of WAU window ends per customer (see [`wau_spans_sql`]).
+const WAU_SPANS: &str = "engagement_wau_spans";
+
+/// SQL of [`WAU_SPANS`]. A customer is in the window ending on day t when
+/// active in (t − WAU_DAYS, t]. An active day adds the window ends that the
+/// customer's previous active day did not already cover:
+/// [max(day, prev + WAU_DAYS), day + WAU_DAYS − 1], cut to the trend days.
+/// Summing those spans per period counts each (customer, window) once,
+/// without expanding every active day WAU_DAYS times (hundreds of millions
+/// of rows at a million customers). The segment is an attribute of the
+/// customer, so partitioning by the key alone is enough.
+fn wau_spans_sql(p: &Params) -> String {
+    let (first, d) = (p.first_start(), p.d);
+    format!(
+        "SELECT segment, s, e, {s_period} AS ps, {e_period} AS pe
+         FROM (SELECT segment,
+             CAST(greatest(day, COALESCE(prev + {WAU_DAYS}, day), {first}) AS INT) AS s,
+             CAST(least(day + {WAU_DAYS} - 1, {d}) AS INT) AS e
+           FROM (SELECT segment, day, LAG(day) OVER (PARTITION BY ck ORDER BY day) AS prev
+             FROM {DAYS}))
+         WHERE s <= e",
+        s_period = p.period_of("s"),
+        e_period = p.period_of("e"),
+    )
+}
+
 /// SQL of the `engagement` trend.
 fn engagement_sql(p: &Params) -> String {
     let first = p.first_start();
     let d = p.d;
     let period = p.period_of("day");
-    let ks: Vec<String> = (0..WAU_DAYS).map(|k| format!("({k})")).collect();
     format!(
         "WITH per AS {periods},
          g AS (SELECT per.p, per.last_day, s.segment FROM per CROSS JOIN {segments} s),
          dau AS (SELECT {period} AS p, segment, COUNT(*) AS n
            FROM {DAYS} WHERE day >= {first} GROUP BY {period}, segment),
-         -- Each active day counts in the windows ending on it and on the
-         -- next WAU_DAYS − 1 days; DISTINCT keeps one per customer and window.
-         wau_days AS (SELECT DISTINCT ck, segment, CAST(day + k.column1 AS INT) AS end_day
-           FROM {DAYS} CROSS JOIN (VALUES {ks}) k),
-         wau AS (SELECT {end_period} AS p, segment, COUNT(*) AS n FROM wau_days
-           WHERE end_day >= {first} AND end_day <= {d} GROUP BY {end_period}, segment),
+         -- An interval is at most WAU_DAYS long: it lies in one period or
+         -- straddles one boundary (pe, the start of e's period).
+         wau_parts AS (
+           SELECT ps AS p, segment, CASE WHEN pe = ps THEN e ELSE pe - 1 END - s + 1 AS n FROM {WAU_SPANS}
+           UNION ALL SELECT pe AS p, segment, e - pe + 1 AS n FROM {WAU_SPANS} WHERE pe <> ps),
+         wau AS (SELECT p, segment, SUM(n) AS n FROM wau_parts GROUP BY p, segment),
          cust AS (SELECT {period} AS p, segment, ck, COUNT(*) AS active_days,
              SUM(interactions) AS interactions
            FROM {DAYS} WHERE day >= {first} GROUP BY {period}, segment, ck),
@@ -111,8 +136,6 @@ fn engagement_sql(p: &Params) -> String {
          FROM x ORDER BY period, segment",
         periods = p.periods_values(),
         segments = segments_sql(p),
-        end_period = p.period_of("end_day"),
-        ks = ks.join(", "),
     )
 }
 
@@ -209,16 +232,21 @@ pub(crate) async fn sections(
     ctx: &SessionContext,
     p: &Params,
 ) -> Result<Vec<Section>, EngineError> {
+    let mut clock = crate::Clock::new();
     materialize(ctx, &days_sql(p), DAYS).await?;
+    materialize(ctx, &wau_spans_sql(p), WAU_SPANS).await?;
+    clock.lap("engagement: active days and WAU spans");
     let g = p.granularity.name();
+    let trend = section(
+        ctx,
+        "engagement",
+        &format!("Engagement per {g} (average DAU and 7-day WAU, active customers, stickiness = DAU / active × 100, repeat visitors)"),
+        &engagement_sql(p),
+    )
+    .await?;
+    clock.lap("engagement: trend");
     let out = vec![
-        section(
-            ctx,
-            "engagement",
-            &format!("Engagement per {g} (average DAU and 7-day WAU, active customers, stickiness = DAU / active × 100, repeat visitors)"),
-            &engagement_sql(p),
-        )
-        .await?,
+        trend,
         section(
             ctx,
             "engagement_by_channel",
@@ -235,5 +263,6 @@ pub(crate) async fn sections(
         .await?,
     ];
     ctx.deregister_table(DAYS)?;
+    ctx.deregister_table(WAU_SPANS)?;
     Ok(out)
 }
