@@ -94,7 +94,6 @@ fn wau_spans_sql(p: &Params) -> String {
 /// SQL of the `engagement` trend.
 fn engagement_sql(p: &Params) -> String {
     let first = p.first_start();
-    let d = p.d;
     let period = p.period_of("day");
     format!(
         "WITH per AS {periods},
