@@ -514,56 +514,48 @@ fn parquet_and_excel_exports_read_back_equal_to_json() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("give --out"));
 }
 
+/// `sql QUERY` with `extra` flags, as CSV, over the `basic` fixture.
+fn sql_on_basic(dir: &Path, query: &str, extra: &[&str]) -> Output {
+    let mut a: Vec<String> = vec!["sql".into(), query.into(), "--format".into(), "csv".into()];
+    a.extend(extra.iter().map(|s| s.to_string()));
+    a.extend(basic_inputs());
+    run(dir, &args(&a))
+}
+
 #[test]
 fn sql_over_customers_events_and_report_tables() {
     let dir = tempfile::tempdir().unwrap();
-    let mut a: Vec<String> = [
-        "sql",
+    let text = |o: Output| {
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stdout).to_string()
+    };
+    let as_of = ["--as-of", "2024-03-31"];
+    let out = sql_on_basic(
+        dir.path(),
         "SELECT c.customer_id, c.stage, COUNT(o.time) AS orders_seen FROM customers c \
          LEFT JOIN orders o ON o.customer_id = c.customer_id WHERE c.stage = 'new' \
          GROUP BY 1, 2 ORDER BY 1",
-        "--as-of",
-        "2024-03-31",
-        "--format",
-        "csv",
-    ]
-    .map(String::from)
-    .to_vec();
-    a.extend(basic_inputs());
-    let (out, _) = ok(dir.path(), &args(&a));
-    assert_eq!(out, "customer_id,stage,orders_seen\nB,new,1\nD,new,1\n");
-    let mut a: Vec<String> = [
-        "sql",
+        &as_of,
+    );
+    assert_eq!(
+        text(out),
+        "customer_id,stage,orders_seen\nB,new,1\nD,new,1\n"
+    );
+    let out = sql_on_basic(
+        dir.path(),
         "SELECT churn_pct FROM report_churn ORDER BY period DESC LIMIT 1",
-        "--report",
-        "--as-of",
-        "2024-03-31",
-        "--format",
-        "csv",
-    ]
-    .map(String::from)
-    .to_vec();
-    a.extend(basic_inputs());
-    let (out, _) = ok(dir.path(), &args(&a));
+        &["--report", "--as-of", "2024-03-31"],
+    );
     // README of the fixture: March 2024 churn 75 %.
-    assert_eq!(out, "churn_pct\n75.0\n");
+    assert_eq!(text(out), "churn_pct\n75.0\n");
     // Every column is there, not only those the metrics read.
-    let mut a: Vec<String> = [
-        "sql",
+    let out = sql_on_basic(
+        dir.path(),
         "SELECT COUNT(*) AS n FROM orders WHERE channel IS NULL AND quantity IS NULL",
-        "--format",
-        "csv",
-    ]
-    .map(String::from)
-    .to_vec();
-    a.extend(basic_inputs());
-    let (out, _) = ok(dir.path(), &args(&a));
-    assert_eq!(out, "n\n17\n");
-    let mut a: Vec<String> = ["sql", "SELECT nothing FROM customers"]
-        .map(String::from)
-        .to_vec();
-    a.extend(basic_inputs());
-    let bad = run(dir.path(), &args(&a));
+        &[],
+    );
+    assert_eq!(text(out), "n\n17\n");
+    let bad = sql_on_basic(dir.path(), "SELECT nothing FROM customers", &[]);
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("nothing"));
 }
