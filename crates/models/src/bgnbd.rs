@@ -266,38 +266,9 @@ impl BgNbd {
     }
 }
 
+fitted_purchase_model!(FittedBgNbd, BgNbdParams);
+
 impl FittedBgNbd {
-    /// A fitted model from known parameters (e.g. published ones), without
-    /// likelihood or standard errors.
-    pub fn from_params(params: BgNbdParams) -> Self {
-        Self {
-            params,
-            log_likelihood: f64::NAN,
-            standard_errors: None,
-            iterations: 0,
-        }
-    }
-
-    /// See [`BgNbdParams::expected_purchases`].
-    pub fn expected_purchases(&self, t: f64, c: &CustomerSummary) -> f64 {
-        self.params.expected_purchases(t, c)
-    }
-
-    /// See [`BgNbdParams::expected_purchases_new`].
-    pub fn expected_purchases_new(&self, t: f64) -> f64 {
-        self.params.expected_purchases_new(t)
-    }
-
-    /// See [`BgNbdParams::p_alive`].
-    pub fn p_alive(&self, c: &CustomerSummary) -> f64 {
-        self.params.p_alive(c)
-    }
-
-    /// See [`BgNbdParams::expected_purchases_if_alive`].
-    pub fn expected_purchases_if_alive(&self, t: f64, c: &CustomerSummary) -> f64 {
-        self.params.expected_purchases_if_alive(t, c)
-    }
-
     /// See [`BgNbdParams::probability_of_n_purchases`].
     pub fn probability_of_n_purchases(&self, t: f64, n: u32) -> f64 {
         self.params.probability_of_n_purchases(t, n)

@@ -7,10 +7,7 @@
 //! where m is the model's time units per month (30 when the model is fitted
 //! in days), H the horizon in months and d the monthly discount rate.
 
-use crate::bgnbd::FittedBgNbd;
 use crate::error::ModelError;
-use crate::mbgnbd::FittedMbgNbd;
-use crate::pareto_nbd::FittedParetoNbd;
 use crate::summary::CustomerSummary;
 
 /// A fitted model of repeat purchases in continuous time, in the time unit
@@ -30,29 +27,6 @@ pub trait PurchaseModel {
     /// evaluations each).
     fn expected_purchases_if_alive(&self, t: f64, customer: &CustomerSummary) -> f64;
 }
-
-macro_rules! purchase_model {
-    ($fitted:ty) => {
-        impl PurchaseModel for $fitted {
-            fn expected_purchases(&self, t: f64, customer: &CustomerSummary) -> f64 {
-                <$fitted>::expected_purchases(self, t, customer)
-            }
-            fn p_alive(&self, customer: &CustomerSummary) -> f64 {
-                <$fitted>::p_alive(self, customer)
-            }
-            fn expected_purchases_new(&self, t: f64) -> f64 {
-                <$fitted>::expected_purchases_new(self, t)
-            }
-            fn expected_purchases_if_alive(&self, t: f64, customer: &CustomerSummary) -> f64 {
-                <$fitted>::expected_purchases_if_alive(self, t, customer)
-            }
-        }
-    };
-}
-
-purchase_model!(FittedBgNbd);
-purchase_model!(FittedMbgNbd);
-purchase_model!(FittedParetoNbd);
 
 /// Horizon, discounting and margin of a CLV.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -154,7 +128,7 @@ fn discounted_increments(options: &ClvOptions, expected: impl Fn(f64) -> f64) ->
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bgnbd::BgNbdParams;
+    use crate::bgnbd::{BgNbdParams, FittedBgNbd};
 
     const TOLERANCE: f64 = 1e-12;
 

@@ -42,6 +42,8 @@
 //! z < 1), [`summary`], [`error`].
 #![deny(missing_docs)]
 
+#[macro_use]
+mod fitted;
 mod beta_geometric;
 pub mod bgbb;
 pub mod bgnbd;

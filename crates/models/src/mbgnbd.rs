@@ -157,38 +157,7 @@ impl MbgNbd {
     }
 }
 
-impl FittedMbgNbd {
-    /// A fitted model from known parameters, without likelihood or
-    /// standard errors.
-    pub fn from_params(params: MbgNbdParams) -> Self {
-        Self {
-            params,
-            log_likelihood: f64::NAN,
-            standard_errors: None,
-            iterations: 0,
-        }
-    }
-
-    /// See [`MbgNbdParams::expected_purchases`].
-    pub fn expected_purchases(&self, t: f64, c: &CustomerSummary) -> f64 {
-        self.params.expected_purchases(t, c)
-    }
-
-    /// See [`MbgNbdParams::expected_purchases_new`].
-    pub fn expected_purchases_new(&self, t: f64) -> f64 {
-        self.params.expected_purchases_new(t)
-    }
-
-    /// See [`MbgNbdParams::p_alive`].
-    pub fn p_alive(&self, c: &CustomerSummary) -> f64 {
-        self.params.p_alive(c)
-    }
-
-    /// See [`MbgNbdParams::expected_purchases_if_alive`].
-    pub fn expected_purchases_if_alive(&self, t: f64, c: &CustomerSummary) -> f64 {
-        self.params.expected_purchases_if_alive(t, c)
-    }
-}
+fitted_purchase_model!(FittedMbgNbd, MbgNbdParams);
 
 #[cfg(test)]
 mod tests {

@@ -238,38 +238,7 @@ impl ParetoNbd {
     }
 }
 
-impl FittedParetoNbd {
-    /// A fitted model from known parameters, without likelihood or
-    /// standard errors.
-    pub fn from_params(params: ParetoNbdParams) -> Self {
-        Self {
-            params,
-            log_likelihood: f64::NAN,
-            standard_errors: None,
-            iterations: 0,
-        }
-    }
-
-    /// See [`ParetoNbdParams::expected_purchases`].
-    pub fn expected_purchases(&self, t: f64, c: &CustomerSummary) -> f64 {
-        self.params.expected_purchases(t, c)
-    }
-
-    /// See [`ParetoNbdParams::expected_purchases_new`].
-    pub fn expected_purchases_new(&self, t: f64) -> f64 {
-        self.params.expected_purchases_new(t)
-    }
-
-    /// See [`ParetoNbdParams::p_alive`].
-    pub fn p_alive(&self, c: &CustomerSummary) -> f64 {
-        self.params.p_alive(c)
-    }
-
-    /// See [`ParetoNbdParams::expected_purchases_if_alive`].
-    pub fn expected_purchases_if_alive(&self, t: f64, c: &CustomerSummary) -> f64 {
-        self.params.expected_purchases_if_alive(t, c)
-    }
-}
+fitted_purchase_model!(FittedParetoNbd, ParetoNbdParams);
 
 #[cfg(test)]
 mod tests {
