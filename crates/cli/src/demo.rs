@@ -71,10 +71,11 @@ pub async fn run(a: DemoArgs, config: Config) -> Result<ExitCode> {
     let report = engine.overview(&ReportRequest::default()).await?;
     crate::output::write_report(&report, &a.out)?;
     eprintln!(
-        "\nThe demo store is {}. Explore it, e.g.:\n  clientela --db {} customers --stage at_risk\n  clientela --db {} report --by channel",
-        a.demo_db.display(),
-        a.demo_db.display(),
-        a.demo_db.display()
+        "\nThe demo store is {db}. Explore it, e.g.:\n  clientela --db {db} customers --stage at_risk\n  \
+         clientela --db {db} report --by channel\n  clientela --db {db} clv --model auto\n  \
+         clientela --db {db} growth --period quarter\n  \
+         clientela --db {db} sql \"SELECT stage, COUNT(*) FROM customers GROUP BY stage\"",
+        db = a.demo_db.display()
     );
     Ok(ExitCode::SUCCESS)
 }
