@@ -154,7 +154,7 @@ async fn sql(db: &Path, a: SqlArgs, config: Config) -> Result<ExitCode> {
     };
     let p = engine.params(&req).await?;
     let report = if a.report {
-        Some(engine.overview(&req).await?)
+        Some(engine.overview_at(&p).await?)
     } else {
         None
     };

@@ -81,23 +81,9 @@ fn cdnow_through_the_column_mapping() {
 #[test]
 fn report_on_files_without_a_store() {
     let dir = tempfile::tempdir().unwrap();
-    let fx = repo("tests/fixtures/basic");
-    let inputs: Vec<String> = [
-        "customers",
-        "orders",
-        "subscriptions",
-        "support",
-        "surveys",
-        "referrals",
-        "leads",
-    ]
-    .iter()
-    .map(|f| fx.join(format!("{f}.csv")).display().to_string())
-    .collect();
+    let inputs = basic_inputs();
     let mut args = vec!["report", "--as-of", "2024-03-31", "--format", "json"];
-    for i in &inputs {
-        args.extend(["--input", i.as_str()]);
-    }
+    args.extend(inputs.iter().map(String::as_str));
     let (out, _) = ok(dir.path(), &args);
     let r = json(&out);
     assert_eq!(r["sections"]["paying"][0]["paying_customers"], 12);
@@ -113,9 +99,7 @@ fn report_on_files_without_a_store() {
         "--out",
         "csv",
     ];
-    for i in &inputs {
-        csv_args.extend(["--input", i.as_str()]);
-    }
+    csv_args.extend(inputs.iter().map(String::as_str));
     ok(dir.path(), &csv_args);
     let stages = std::fs::read_to_string(dir.path().join("csv/stages.csv")).unwrap();
     assert!(
@@ -135,9 +119,7 @@ fn report_on_files_without_a_store() {
         "--format",
         "csv",
     ];
-    for i in &inputs {
-        list.extend(["--input", i.as_str()]);
-    }
+    list.extend(inputs.iter().map(String::as_str));
     let (out, _) = ok(dir.path(), &list);
     let ids: Vec<&str> = out
         .lines()
@@ -146,9 +128,7 @@ fn report_on_files_without_a_store() {
         .collect();
     assert_eq!(ids, ["B", "D"]);
     let mut one = vec!["customer", "F", "--as-of", "2024-03-31", "--format", "json"];
-    for i in &inputs {
-        one.extend(["--input", i.as_str()]);
-    }
+    one.extend(inputs.iter().map(String::as_str));
     let (out, _) = ok(dir.path(), &one);
     let p = json(&out);
     assert_eq!(p["sections"]["stage_history"][0]["stage"], "at_risk");

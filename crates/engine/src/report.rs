@@ -73,27 +73,32 @@ impl Engine {
     /// retention, NPS and CSAT, customer capital.
     pub async fn overview(&self, req: &ReportRequest) -> Result<Report, EngineError> {
         let p = self.params(req).await?;
+        self.overview_at(&p).await
+    }
+
+    /// [`Engine::overview`] for parameters already resolved (and fitted).
+    pub async fn overview_at(&self, p: &Params) -> Result<Report, EngineError> {
         let mut clock = Clock::new();
-        self.stages(&p).await?;
+        self.stages(p).await?;
         clock.lap("facts and stages");
         let ctx = self.context();
         let mut sections = Vec::new();
-        sections.extend(metrics::paying::sections(ctx, &p).await?);
+        sections.extend(metrics::paying::sections(ctx, p).await?);
         clock.lap("paying");
-        sections.extend(metrics::active::sections(ctx, &p).await?);
+        sections.extend(metrics::active::sections(ctx, p).await?);
         clock.lap("active");
-        sections.extend(metrics::stages::sections(ctx, &p).await?);
+        sections.extend(metrics::stages::sections(ctx, p).await?);
         clock.lap("stages, transitions, funnel");
         // One pass over the events for both trends below.
-        metrics::activity_masks::compute(ctx, &p).await?;
+        metrics::activity_masks::compute(ctx, p).await?;
         clock.lap("activity masks");
-        sections.extend(metrics::period_lifecycle::sections(ctx, &p).await?);
+        sections.extend(metrics::period_lifecycle::sections(ctx, p).await?);
         clock.lap("period lifecycle");
-        sections.extend(metrics::churn::sections(ctx, &p).await?);
+        sections.extend(metrics::churn::sections(ctx, p).await?);
         clock.lap("churn");
         ctx.deregister_table(metrics::activity_masks::TABLE)?;
-        sections.extend(metrics::nps::sections(ctx, &p).await?);
-        sections.extend(metrics::capital::sections(ctx, &p).await?);
+        sections.extend(metrics::nps::sections(ctx, p).await?);
+        sections.extend(metrics::capital::sections(ctx, p).await?);
         clock.lap("nps, capital");
         Ok(self.finish(p.as_of(), sections))
     }

@@ -19,14 +19,18 @@ const INTERNAL_CUSTOMER_COLUMNS: &[&str] = &["ck", "signup_day", "known"];
 
 impl Engine {
     /// The context for user SQL at `p`'s as-of date (see the module docs).
-    /// `report` adds its sections as `report_<name>` tables.
+    /// `report` adds its sections as `report_<name>` tables; it must have
+    /// been made at `p` ([`Engine::overview_at`]), which has already
+    /// materialised the per-customer stages this context reads.
     pub async fn user_context(
         &self,
         p: &Params,
         report: Option<&Report>,
     ) -> Result<SessionContext, EngineError> {
         let ctx = self.context();
-        self.stages(p).await?;
+        if report.is_none() {
+            self.stages(p).await?;
+        }
         let user = SessionContext::new();
         for kind in RecordKind::ALL {
             let table = kind.table();

@@ -7,7 +7,7 @@ use clientela_core::Config;
 async fn user_sql_sees_customer_ids_computed_fields_and_report_tables() {
     let e = engine(Config::default());
     let p = e.params(&as_of()).await.unwrap();
-    let report = e.overview(&as_of()).await.unwrap();
+    let report = e.overview_at(&p).await.unwrap();
     let ctx = e.user_context(&p, Some(&report)).await.unwrap();
     let run = |q: &'static str| {
         let (e, ctx, p) = (&e, &ctx, &p);
