@@ -41,6 +41,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Customer(a) => rt.block_on(customer(&cli.db, a, config)),
         Command::Clv(a) => rt.block_on(clv(&cli.db, a, config)),
         Command::Sql(a) => rt.block_on(sql(&cli.db, a, config)),
+        Command::Segment(c) => rt.block_on(crate::segment::run(&cli.db, c, config)),
+        Command::Segments(a) => rt.block_on(crate::segment::report(&cli.db, a, config)),
         Command::Schema => {
             print!("{}", crate::schema::markdown());
             Ok(ExitCode::SUCCESS)
@@ -71,7 +73,7 @@ enum Kind {
 }
 
 async fn report(db: &Path, a: ReportArgs, config: Config, kind: Kind) -> Result<ExitCode> {
-    let engine = source::engine(db, &a.query, config)?;
+    let engine = source::engine(db, &a.query, config).await?;
     let req = ReportRequest {
         as_of: a.query.as_of,
         granularity: a.period.parse()?,
@@ -87,7 +89,7 @@ async fn report(db: &Path, a: ReportArgs, config: Config, kind: Kind) -> Result<
 }
 
 async fn customers(db: &Path, a: CustomersArgs, config: Config) -> Result<ExitCode> {
-    let engine = source::engine(db, &a.query, config)?;
+    let engine = source::engine(db, &a.query, config).await?;
     let p = engine
         .params(&ReportRequest {
             as_of: a.query.as_of,
@@ -102,7 +104,7 @@ async fn customers(db: &Path, a: CustomersArgs, config: Config) -> Result<ExitCo
 }
 
 async fn customer(db: &Path, a: CustomerArgs, config: Config) -> Result<ExitCode> {
-    let engine = source::engine(db, &a.query, config)?;
+    let engine = source::engine(db, &a.query, config).await?;
     let p = engine
         .params(&ReportRequest {
             as_of: a.query.as_of,
@@ -135,7 +137,7 @@ async fn clv(db: &Path, a: ClvArgs, config: Config) -> Result<ExitCode> {
         holdout_from: a.holdout_from,
         top: a.top,
     };
-    let engine = source::engine(db, &a.query, config)?;
+    let engine = source::engine(db, &a.query, config).await?;
     let req = ReportRequest {
         as_of: a.query.as_of,
         by: a.by,
@@ -147,7 +149,7 @@ async fn clv(db: &Path, a: ClvArgs, config: Config) -> Result<ExitCode> {
 }
 
 async fn sql(db: &Path, a: SqlArgs, config: Config) -> Result<ExitCode> {
-    let engine = source::engine_with(db, &a.query, config, source::Columns::All)?;
+    let engine = source::engine_with(db, &a.query, config, source::Columns::All).await?;
     let req = ReportRequest {
         as_of: a.query.as_of,
         ..Default::default()

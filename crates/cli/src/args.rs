@@ -74,8 +74,81 @@ pub enum Command {
     /// --report also every table of the overview as report_<name>.
     /// Example: clientela sql "SELECT stage, COUNT(*) FROM customers GROUP BY stage"
     Sql(SqlArgs),
+    /// Save, list or remove user-defined segments: filter expressions over
+    /// the per-customer table, usable in every report with --segment NAME.
+    /// Example: clientela segment save vip "capital > 500 and stage in ('loyal','promoter')"
+    #[command(subcommand)]
+    Segment(SegmentCommand),
+    /// The customer base cut by stage, value tier, RFM segment, tags,
+    /// attributes and saved segments, with customers, activity, capital,
+    /// revenue, tenure and NPS per segment.
+    /// Example: clientela segments --attributes country,age_band
+    Segments(SegmentsArgs),
     /// Print the canonical schema of every record kind (docs/schema.md).
     Schema,
+}
+
+/// `segment` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum SegmentCommand {
+    /// Save (or replace) a segment. The expression is SQL over the
+    /// per-customer table: attributes (country, city, gender, birth_year,
+    /// age, age_band, tags via has_tag(tags, 'x'), source, channel,
+    /// consent), stage, active, paying, capital, net_revenue, revenue_365,
+    /// orders, tenure_days, silence_days, latest_nps, p_alive, value_tier,
+    /// r_score, f_score, m_score, rfm_segment (see docs/metrics.md). It is
+    /// checked on the store's data before it is saved.
+    /// Example: clientela segment save it_loyal "country = 'IT' and stage in ('loyal','promoter')"
+    Save(Box<SegmentSaveArgs>),
+    /// List the saved segments.
+    List(SegmentListArgs),
+    /// Remove a saved segment. Example: clientela segment remove vip
+    Remove {
+        /// The segment's name.
+        name: String,
+    },
+}
+
+/// Options of `segment save`.
+#[derive(Debug, Args)]
+pub struct SegmentSaveArgs {
+    /// Its name: letters, digits, '_' or '-', starting with a letter.
+    pub name: String,
+    /// The filter expression. Example: "capital > 500 and has_tag(tags, 'sport')"
+    pub expression: String,
+    /// What the segment is for. Example: --description "big spenders into sport"
+    #[arg(long, default_value = "")]
+    pub description: String,
+    /// Save without checking it on the data (e.g. before any import).
+    #[arg(long)]
+    pub no_check: bool,
+    /// Data and date of the check.
+    #[command(flatten)]
+    pub query: QueryArgs,
+}
+
+/// Options of `segment list`.
+#[derive(Debug, Args)]
+pub struct SegmentListArgs {
+    /// Output.
+    #[command(flatten)]
+    pub out: OutputArgs,
+}
+
+/// Options of `segments`.
+#[derive(Debug, Args)]
+pub struct SegmentsArgs {
+    /// Data and date.
+    #[command(flatten)]
+    pub query: QueryArgs,
+    /// Customer attributes to cut by, comma separated: country, city,
+    /// gender, age_band, source, channel, consent, birth_year.
+    /// Example: --attributes country,age_band
+    #[arg(long, default_value = "country,gender,age_band,channel")]
+    pub attributes: String,
+    /// Output.
+    #[command(flatten)]
+    pub out: OutputArgs,
 }
 
 /// Options of `demo`.
@@ -176,6 +249,15 @@ pub struct QueryArgs {
     /// The as-of date (default: the last day with data). Example: --as-of 2024-06-30
     #[arg(long = "as-of")]
     pub as_of: Option<chrono::NaiveDate>,
+    /// Only the customers of this saved segment (see `clientela segment
+    /// save`), chosen at the as-of date; the report covers their whole
+    /// history. Example: --segment vip
+    #[arg(long, value_name = "NAME")]
+    pub segment: Option<String>,
+    /// Only the customers matching this filter expression (as a saved
+    /// segment, without saving it). Example: --where "country = 'IT' and capital > 500"
+    #[arg(long = "where", value_name = "EXPRESSION", conflicts_with = "segment")]
+    pub filter: Option<String>,
 }
 
 /// Output format and destination.

@@ -9,6 +9,7 @@ mod export;
 mod import;
 mod output;
 mod schema;
+mod segment;
 mod source;
 
 use std::process::ExitCode;

@@ -102,10 +102,10 @@ pub fn write_report(r: &Report, out: &OutputArgs) -> Result<()> {
     let currency = r.currency.clone().unwrap_or_default();
     match out.format {
         FormatArg::Table => {
-            let mut text = format!(
-                "clientela report as of {} (amounts in {currency})\n",
-                r.as_of
-            );
+            let mut text = match currency.as_str() {
+                "" => format!("clientela report as of {}\n", r.as_of),
+                c => format!("clientela report as of {} (amounts in {c})\n", r.as_of),
+            };
             for s in &r.sections {
                 text.push_str(&table(&s.title, &s.batch)?);
             }

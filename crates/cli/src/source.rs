@@ -5,7 +5,7 @@ use crate::args::{InputArgs, OnErrorArg, QueryArgs};
 use anyhow::{bail, Context, Result};
 use clientela_core::time::TimeParser;
 use clientela_core::{Config, RecordKind};
-use clientela_engine::Engine;
+use clientela_engine::{Engine, ReportRequest};
 use clientela_ingest::{parse_mapping, read_files, Delimiter, OnError, Parallel, ReadOptions};
 use clientela_store::Store;
 use clientela_table::arrow::record_batch::RecordBatch;
@@ -111,7 +111,6 @@ fn analytic_fields() -> BTreeMap<RecordKind, Vec<String>> {
         .collect()
 }
 
-/// An engine over `--input` files when given, else over the store.
 /// Which columns an engine loads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Columns {
@@ -122,18 +121,68 @@ pub enum Columns {
 }
 
 /// An engine over `--input` files when given, else over the store, with
-/// the columns the metrics read.
-pub fn engine(db: &Path, q: &QueryArgs, config: Config) -> Result<Engine> {
-    engine_with(db, q, config, Columns::Analytic)
+/// the columns the metrics read, restricted to `--segment`/`--where`.
+pub async fn engine(db: &Path, q: &QueryArgs, config: Config) -> Result<Engine> {
+    engine_with(db, q, config, Columns::Analytic).await
 }
 
 /// [`engine`] loading `columns`.
-pub fn engine_with(db: &Path, q: &QueryArgs, config: Config, columns: Columns) -> Result<Engine> {
+pub async fn engine_with(
+    db: &Path,
+    q: &QueryArgs,
+    config: Config,
+    columns: Columns,
+) -> Result<Engine> {
+    let mut engine = Engine::new(dataset(db, q, &config, columns)?, config)?;
+    if let Some((label, expression)) = segment_filter(db, q)? {
+        let p = engine
+            .params(&ReportRequest {
+                as_of: q.as_of,
+                ..Default::default()
+            })
+            .await?;
+        let size = engine
+            .restrict_to_segment(&p, &expression)
+            .await
+            .with_context(|| label.clone())?;
+        eprintln!(
+            "{label}: {} of {} customers ({:.1} %) on {}",
+            size.members,
+            size.customers,
+            100.0 * size.members as f64 / size.customers.max(1) as f64,
+            p.as_of()
+        );
+    }
+    Ok(engine)
+}
+
+/// The `--segment` (looked up in the store) or `--where` expression, with
+/// a label naming it in messages.
+fn segment_filter(db: &Path, q: &QueryArgs) -> Result<Option<(String, String)>> {
+    if let Some(expression) = &q.filter {
+        return Ok(Some(("--where".into(), expression.clone())));
+    }
+    let Some(name) = &q.segment else {
+        return Ok(None);
+    };
+    if !db.exists() {
+        bail!(
+            "--segment {name}: no store at {} to read saved segments from (point to one with --db, \
+             or give the expression with --where)",
+            db.display()
+        );
+    }
+    let segment = Store::open(db)?.require_segment(name)?;
+    Ok(Some((format!("segment {name}"), segment.expression)))
+}
+
+/// The data set of an engine: `--input` files when given, else the store.
+fn dataset(db: &Path, q: &QueryArgs, config: &Config, columns: Columns) -> Result<Dataset> {
     let keep = |kind: RecordKind| match columns {
         Columns::Analytic => clientela_engine::analytic_columns(kind),
         Columns::All => None,
     };
-    let dataset = if q.inputs.is_empty() {
+    Ok(if q.inputs.is_empty() {
         if !db.exists() {
             bail!(
                 "no store at {} — import data first (`clientela import FILE…`), point to one with --db, \
@@ -154,7 +203,7 @@ pub fn engine_with(db: &Path, q: &QueryArgs, config: Config, columns: Columns) -
                 Columns::Analytic => analytic_fields(),
                 Columns::All => Default::default(),
             },
-            ..read_options(&q.read, &config)?
+            ..read_options(&q.read, config)?
         };
         let mut clock = clientela_engine::Clock::new();
         let tables = read_all(&q.inputs, &opts, &q.read.rejects)?;
@@ -162,6 +211,5 @@ pub fn engine_with(db: &Path, q: &QueryArgs, config: Config, columns: Columns) -
         let ds = Dataset::from_canonical(&tables).project(keep);
         clock.lap("key customers");
         ds
-    };
-    Ok(Engine::new(dataset, config)?)
+    })
 }

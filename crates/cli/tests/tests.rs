@@ -539,3 +539,108 @@ fn sql_over_customers_events_and_report_tables() {
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("nothing"));
 }
+
+#[test]
+fn segments_are_saved_in_the_store_and_restrict_every_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let fx = repo("tests/fixtures/basic");
+    let files: Vec<String> = std::fs::read_dir(&fx)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "csv"))
+        .map(|p| p.display().to_string())
+        .collect();
+    let mut import = vec!["import"];
+    import.extend(args(&files));
+    ok(d, &import);
+    let as_of = ["--as-of", "2024-03-31"];
+    let mut save = vec![
+        "segment",
+        "save",
+        "germans",
+        "country = 'DE'",
+        "--description",
+        "DE",
+    ];
+    save.extend(as_of);
+    let (_, said) = ok(d, &save);
+    assert!(said.contains("4 of 14 customers"), "{said}");
+    ok(d, &["segment", "save", "big", "capital > 50", "--no-check"]);
+    let bad = run(d, &["segment", "save", "oops", "capitl > 50"]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("capitl"));
+    let (list, _) = ok(d, &["segment", "list", "--format", "json"]);
+    let names: Vec<String> = json(&list)["sections"]["segments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(names, ["big", "germans"]);
+    // The overview of the segment, stages in rule order: I prospect, C
+    // promoter, D new, K active.
+    let mut report = vec!["report", "--segment", "germans", "--format", "json"];
+    report.extend(as_of);
+    let (out, _) = ok(d, &report);
+    let stages: Vec<(String, i64)> = json(&out)["sections"]["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["stage"].as_str().unwrap().into(),
+                r["customers"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    let expected = [("prospect", 1), ("promoter", 1), ("new", 1), ("active", 1)];
+    assert_eq!(stages, expected.map(|(s, n)| (s.to_string(), n)));
+    // sql and the segment report see the same customers.
+    let mut sql = vec![
+        "sql",
+        "SELECT customer_id FROM customers ORDER BY 1",
+        "--segment",
+        "big",
+        "--format",
+        "csv",
+    ];
+    sql.extend(as_of);
+    assert_eq!(ok(d, &sql).0, "customer_id\nA\nC\nE\n");
+    let mut seg = vec!["segments", "--format", "json", "--attributes", "country"];
+    seg.extend(as_of);
+    let (out, _) = ok(d, &seg);
+    let saved = &json(&out)["sections"]["segments_saved"];
+    assert_eq!(saved[0]["segment"], "big");
+    assert_eq!(saved[0]["customers"], 3);
+    assert_eq!(saved[1]["customers"], 4);
+    ok(d, &["segment", "remove", "big"]);
+    let gone = run(d, &["report", "--segment", "big"]);
+    assert!(!gone.status.success());
+    let e = String::from_utf8_lossy(&gone.stderr);
+    assert!(
+        e.contains("no segment named \"big\"") && e.contains("germans"),
+        "{e}"
+    );
+    // --where needs no store.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let mut a: Vec<String> = [
+        "customers",
+        "--where",
+        "has_tag(tags, 'music')",
+        "--format",
+        "csv",
+        "--sort",
+        "id",
+    ]
+    .map(String::from)
+    .to_vec();
+    a.extend(basic_inputs());
+    let (out, _) = ok(elsewhere.path(), &args(&a));
+    let ids: Vec<&str> = out
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap())
+        .collect();
+    assert_eq!(ids, ["A", "B"]);
+}

@@ -77,7 +77,32 @@ pub struct Config {
     /// highest tier whose `min_points` the balance reaches; `min_points`
     /// must increase strictly.
     pub loyalty_tiers: Vec<LoyaltyTier>,
+    /// Value tiers (segmentation, seed 000): paying customers ranked by
+    /// customer capital, highest first, each tier reaching down to its
+    /// cumulative share of them (default platinum 0.05, gold 0.20, silver
+    /// 0.50, bronze 1.0: the top 5 % platinum, the next 15 % gold, …).
+    /// Shares increase strictly and the last is 1.0; customers who have
+    /// not paid have no tier.
+    pub value_tiers: Vec<ValueTier>,
 }
+
+/// A value tier: its name and the cumulative share of paying customers,
+/// ranked by capital, that it reaches down to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ValueTier {
+    /// The tier's name, as shown in reports.
+    pub name: String,
+    /// Cumulative share of paying customers in this tier and those above it, in (0, 1].
+    pub top_share: f64,
+}
+
+const DEFAULT_VALUE_TIERS: [(&str, f64); 4] = [
+    ("platinum", 0.05),
+    ("gold", 0.20),
+    ("silver", 0.50),
+    ("bronze", 1.0),
+];
 
 /// A loyalty tier: its name and the least points balance that reaches it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -171,6 +196,12 @@ impl Default for Config {
                     min_points,
                 })
                 .to_vec(),
+            value_tiers: DEFAULT_VALUE_TIERS
+                .map(|(name, top_share)| ValueTier {
+                    name: name.into(),
+                    top_share,
+                })
+                .to_vec(),
         }
     }
 }
@@ -210,14 +241,7 @@ impl Config {
             return bad("loyalty_tiers must name at least one tier".into());
         }
         for (i, t) in self.loyalty_tiers.iter().enumerate() {
-            // Names end up in reports and SQL literals: keep them plain.
-            let plain = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == ' ';
-            if t.name.trim().is_empty() || !t.name.chars().all(plain) {
-                return bad(format!(
-                    "loyalty tier name {:?} must be letters, digits, '_', '-' or spaces",
-                    t.name
-                ));
-            }
+            plain_name("loyalty tier", &t.name)?;
             if let Some(prev) = i.checked_sub(1).map(|j| &self.loyalty_tiers[j]) {
                 if t.min_points <= prev.min_points {
                     return bad(format!(
@@ -230,9 +254,33 @@ impl Config {
                 }
             }
         }
+        self.validate_value_tiers()?;
         crate::time::parse_tz(&self.timezone)?;
         if let Some(c) = &self.currency {
             crate::Currency::parse(c)?;
+        }
+        Ok(())
+    }
+
+    fn validate_value_tiers(&self) -> Result<(), CoreError> {
+        let bad = |m: String| Err(CoreError::Config(m));
+        let tiers = &self.value_tiers;
+        if tiers.last().map(|t| t.top_share) != Some(1.0) {
+            return bad("value_tiers must end with a tier of top_share = 1.0".into());
+        }
+        let mut prev: Option<&ValueTier> = None;
+        for (i, t) in tiers.iter().enumerate() {
+            plain_name("value tier", &t.name)?;
+            if !(t.top_share > prev.map_or(0.0, |p| p.top_share) && t.top_share <= 1.0) {
+                return bad(format!(
+                    "value_tiers must increase within (0, 1]: {:?} has top_share {}",
+                    t.name, t.top_share
+                ));
+            }
+            if tiers[..i].iter().any(|o| o.name == t.name) {
+                return bad(format!("value tier {:?} is named twice", t.name));
+            }
+            prev = Some(t);
         }
         Ok(())
     }
@@ -241,6 +289,17 @@ impl Config {
     pub fn qualifies(&self, kind: &str) -> bool {
         self.qualifying.iter().any(|q| q == kind)
     }
+}
+
+/// Names of tiers end up in reports and SQL literals: keep them plain.
+fn plain_name(what: &str, name: &str) -> Result<(), CoreError> {
+    let plain = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == ' ';
+    if name.trim().is_empty() || !name.chars().all(plain) {
+        return Err(CoreError::Config(format!(
+            "{what} name {name:?} must be letters, digits, '_', '-' or spaces"
+        )));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -320,6 +379,35 @@ mod tests {
                 "loyalty_tiers = [{ name = \"o'k\", min_points = 0 }]",
                 "o'k",
             ),
+        ] {
+            let e = Config::from_toml(text).unwrap_err().to_string();
+            assert!(e.contains(word), "{text}: {e}");
+        }
+    }
+
+    #[test]
+    fn value_tiers_default_and_must_reach_everyone() {
+        let c = Config::default();
+        let shares: Vec<f64> = c.value_tiers.iter().map(|t| t.top_share).collect();
+        assert_eq!(shares, [0.05, 0.20, 0.50, 1.0]);
+        assert_eq!(c.value_tiers[0].name, "platinum");
+        let c = Config::from_toml(
+            "value_tiers = [{ name = 'top', top_share = 0.1 }, { name = 'rest', top_share = 1.0 }]",
+        )
+        .unwrap();
+        assert_eq!(c.value_tiers[1].name, "rest");
+        for (text, word) in [
+            ("value_tiers = []", "end with"),
+            ("value_tiers = [{ name = 'a', top_share = 0.5 }]", "end with"),
+            (
+                "value_tiers = [{ name = 'a', top_share = 0.5 }, { name = 'b', top_share = 0.5 }, { name = 'c', top_share = 1.0 }]",
+                "increase",
+            ),
+            (
+                "value_tiers = [{ name = 'a', top_share = 0.5 }, { name = 'a', top_share = 1.0 }]",
+                "twice",
+            ),
+            ("value_tiers = [{ name = 'a;b', top_share = 1.0 }]", "a;b"),
         ] {
             let e = Config::from_toml(text).unwrap_err().to_string();
             assert!(e.contains(word), "{text}: {e}");

@@ -15,6 +15,8 @@ mod metrics;
 mod params;
 mod profile;
 mod report;
+mod segment_report;
+mod segments;
 mod sql;
 mod tables;
 mod udf;
@@ -24,6 +26,8 @@ pub use error::EngineError;
 pub use params::{date_of, day_of, Params, ReportRequest};
 pub use profile::CustomerProfile;
 pub use report::{Clock, Report, Section};
+pub use segment_report::DEFAULT_SEGMENT_ATTRIBUTES;
+pub use segments::{check_expression, SegmentSize, SEGMENT_VIEW};
 pub use tables::local_day;
 
 use clientela_core::Config;
@@ -63,6 +67,9 @@ pub struct Engine {
     ctx: SessionContext,
     config: Config,
     info: tables::DataInfo,
+    /// Set once restricted to a segment: the purchase model fitted on the
+    /// whole base (or `None`: none), used instead of fitting again.
+    pinned_purchase_model: Option<Option<String>>,
 }
 
 impl Engine {
@@ -77,7 +84,12 @@ impl Engine {
         value::udf::register(&ctx);
         let info = tables::register(&ctx, dataset, &config)?;
         clock.lap("register tables");
-        Ok(Engine { ctx, config, info })
+        Ok(Engine {
+            ctx,
+            config,
+            info,
+            pinned_purchase_model: None,
+        })
     }
 
     /// The DataFusion context, for ad-hoc SQL over the canonical tables.

@@ -41,9 +41,16 @@ impl Engine {
     /// unless the configuration turns the P(alive) rule off
     /// (`at_risk_p_alive = 0`), fits the purchase model at the as-of day so
     /// that stages are scored with it (see [`Engine::fit_value_models`]).
+    /// An engine restricted to a segment reuses the model fitted on the
+    /// whole base instead.
     pub async fn params(&self, req: &ReportRequest) -> Result<Params, EngineError> {
         let mut p = Params::resolve(req, self.last_day(), self.config())?;
-        if self.config().at_risk_p_alive > 0.0 {
+        if let Some(model) = &self.pinned_purchase_model {
+            if model.is_some() {
+                crate::value::ensure_summaries(self.context(), &[p.d, p.transition_day()]).await?;
+            }
+            p.purchase_model = model.clone();
+        } else if self.config().at_risk_p_alive > 0.0 {
             let mut clock = Clock::new();
             // Both summaries the stages will score, in one pass.
             crate::value::ensure_summaries(self.context(), &[p.d, p.transition_day()]).await?;

@@ -118,8 +118,43 @@ fn udf(
 /// Registers `cl_period_start(day, 'month')`, `cl_period_index(day, first,
 /// 'month')`, `cl_bounds_mask(day, 'x0,x1,…', window)` and
 /// `cl_span_mask(from, to, 'x0,x1,…')`.
+/// Whether a `;`-separated tag list holds `tag` (tags trimmed, letters
+/// compared without case): the psychographic segments' test.
+pub(crate) fn has_tag(tags: &str, tag: &str) -> bool {
+    let tag = tag.trim();
+    !tag.is_empty() && tags.split(';').any(|t| t.trim().eq_ignore_ascii_case(tag))
+}
+
+fn strings(v: &ColumnarValue, rows: usize) -> Result<datafusion::arrow::array::StringArray> {
+    let a: ArrayRef = v.to_array(rows)?;
+    let a = datafusion::arrow::compute::cast(&a, &DataType::Utf8)?;
+    Ok(a.as_any()
+        .downcast_ref::<datafusion::arrow::array::StringArray>()
+        .expect("cast to Utf8")
+        .clone())
+}
+
 pub(crate) fn register(ctx: &SessionContext) {
-    use DataType::{Int32, Int64, Utf8};
+    use DataType::{Boolean, Int32, Int64, Utf8};
+    ctx.register_udf(udf(
+        "has_tag",
+        vec![Utf8, Utf8],
+        Boolean,
+        Arc::new(|args: &[ColumnarValue]| {
+            let rows = rows_of(args);
+            let (tags, tag) = (strings(&args[0], rows)?, strings(&args[1], rows)?);
+            let out: datafusion::arrow::array::BooleanArray = tags
+                .iter()
+                .zip(tag.iter())
+                .map(|(list, t)| match (list, t) {
+                    (Some(list), Some(t)) => Some(has_tag(list, t)),
+                    (None, Some(_)) => Some(false),
+                    _ => None,
+                })
+                .collect();
+            Ok(ColumnarValue::Array(Arc::new(out)))
+        }),
+    ));
     ctx.register_udf(udf(
         "cl_period_start",
         vec![Int32, Utf8],
@@ -187,6 +222,15 @@ mod tests {
 
     fn day(y: i32, m: u32, d: u32) -> i32 {
         day_of(NaiveDate::from_ymd_opt(y, m, d).unwrap())
+    }
+
+    #[test]
+    fn tags_match_whole_words_without_case() {
+        assert!(has_tag("sport;music", "music"));
+        assert!(has_tag(" Sport ; music", "sport"));
+        assert!(!has_tag("sports;music", "sport"));
+        assert!(!has_tag("sport", ""));
+        assert!(!has_tag("", "sport"));
     }
 
     #[test]

@@ -19,6 +19,8 @@ mod engagement;
 mod mrr;
 #[path = "it/rfm.rs"]
 mod rfm;
+#[path = "it/segments.rs"]
+mod segments;
 #[path = "it/sql.rs"]
 mod sql;
 #[path = "it/value.rs"]

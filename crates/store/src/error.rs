@@ -31,6 +31,9 @@ pub enum StoreError {
         /// What differs.
         detail: String,
     },
+    /// A segment that cannot be saved or is not there.
+    #[error("{0}")]
+    Segment(String),
     /// An SQLite error.
     #[error("store: {0}")]
     Sqlite(#[from] rusqlite::Error),

@@ -6,17 +6,20 @@
 //! nothing, and customers get dense integer keys that the engine uses as-is.
 //! Because scanning millions of rows out of SQLite is slow, the store keeps
 //! a columnar copy (Arrow IPC files) beside the database, rebuilt whenever
-//! the database has changed since it was written.
+//! the database has changed since it was written. It also keeps the
+//! user-defined segments (filter expressions saved by name).
 #![deny(missing_docs)]
 
 mod error;
 mod import;
 mod load;
 mod schema;
+mod segments;
 mod snapshot;
 
 pub use error::StoreError;
 pub use import::BatchOutcome;
+pub use segments::{check_segment_name, Segment};
 
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};

@@ -6,7 +6,7 @@ use clientela_core::{FieldType, RecordKind};
 use rusqlite::Connection;
 
 /// Latest schema version; `PRAGMA user_version` holds the file's.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// SQLite column type of a field.
 pub(crate) fn sql_type(ty: FieldType) -> &'static str {
@@ -70,6 +70,16 @@ pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
         tx.execute_batch("PRAGMA user_version = 1")?;
         tx.commit()?;
     }
+    if version < 2 {
+        // Version 2: user-defined segments.
+        let tx = conn.transaction()?;
+        tx.execute_batch(
+            "CREATE TABLE segments (name TEXT PRIMARY KEY, expression TEXT NOT NULL,
+                 description TEXT NOT NULL DEFAULT '', saved_at TEXT NOT NULL);
+             PRAGMA user_version = 2;",
+        )?;
+        tx.commit()?;
+    }
     Ok(())
 }
 
@@ -94,6 +104,33 @@ mod tests {
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .unwrap();
         assert_eq!(v, SCHEMA_VERSION);
+    }
+
+    #[test]
+    fn a_version_1_file_gains_segments_and_keeps_its_rows() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        let tx = conn.transaction().unwrap();
+        tx.execute_batch(
+            "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+             INSERT INTO meta VALUES ('generation', '7');",
+        )
+        .unwrap();
+        for kind in RecordKind::ALL {
+            tx.execute_batch(&create_v1(kind)).unwrap();
+        }
+        tx.execute_batch("PRAGMA user_version = 1").unwrap();
+        tx.commit().unwrap();
+        migrate(&mut conn).unwrap();
+        let generation: String = conn
+            .query_row("SELECT value FROM meta WHERE key = 'generation'", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(generation, "7");
+        let n: i64 = conn
+            .query_row("SELECT count(*) FROM segments", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 0);
     }
 
     #[test]

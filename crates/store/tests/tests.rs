@@ -1,5 +1,5 @@
 //! Integration tests of the store: idempotent import, minimal customers,
-//! the columnar copy, and atomic batches under a crash.
+//! the columnar copy, atomic batches under a crash, and saved segments.
 
 use clientela_core::RecordKind;
 use clientela_store::Store;
@@ -180,6 +180,45 @@ fn the_columnar_copy_follows_the_database() {
         );
         std::fs::remove_dir_all(store.snapshot_dir()).unwrap();
     }
+}
+
+#[test]
+fn segments_are_saved_replaced_listed_and_removed_across_opens() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    let mut store = Store::open(&path).unwrap();
+    let b = batch(RecordKind::Order, &[order("o1", "a", "2024-01-01", "1")]);
+    store.import_batch(RecordKind::Order, &b, |_| {}).unwrap();
+    let generation = store.generation().unwrap();
+    assert!(!store
+        .save_segment("vip", "capital > 500", "big spenders")
+        .unwrap());
+    assert!(!store.save_segment("it", "country = 'IT'", "").unwrap());
+    assert!(store
+        .save_segment("vip", " capital > 900 ", "bigger")
+        .unwrap());
+    assert_eq!(
+        store.generation().unwrap(),
+        generation,
+        "segments are not data"
+    );
+    drop(store);
+    let mut store = Store::open(&path).unwrap();
+    let all = store.segments().unwrap();
+    let names: Vec<&str> = all.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["it", "vip"]);
+    let vip = store.require_segment("vip").unwrap();
+    assert_eq!(
+        (vip.expression.as_str(), vip.description.as_str()),
+        ("capital > 900", "bigger")
+    );
+    let e = store.require_segment("nope").unwrap_err().to_string();
+    assert!(e.contains("\"nope\"") && e.contains("it, vip"), "{e}");
+    assert!(store.save_segment("bad name", "true", "").is_err());
+    assert!(store.save_segment("empty", "  ", "").is_err());
+    assert!(store.remove_segment("it").unwrap());
+    assert!(!store.remove_segment("it").unwrap());
+    assert_eq!(store.segments().unwrap().len(), 1);
 }
 
 #[test]

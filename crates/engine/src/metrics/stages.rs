@@ -8,7 +8,7 @@ use clientela_core::Stage;
 use datafusion::prelude::SessionContext;
 
 /// SQL ordering stages in rule order.
-fn stage_order(col: &str) -> String {
+pub(crate) fn stage_order(col: &str) -> String {
     let whens: Vec<String> = Stage::ALL
         .iter()
         .enumerate()
