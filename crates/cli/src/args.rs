@@ -70,7 +70,8 @@ pub enum Command {
     Clv(ClvArgs),
     /// Run SQL over the data: the canonical tables by their names (orders,
     /// subscriptions, …, with customer_id and local_date) and `customers`
-    /// with every computed field (stage, capital, p_alive, …); with
+    /// with every computed field (stage, capital, p_alive, value_tier,
+    /// age_band, RFM scores and rfm_segment, …; see docs/segments.md); with
     /// --report also every table of the overview as report_<name>.
     /// Example: clientela sql "SELECT stage, COUNT(*) FROM customers GROUP BY stage"
     Sql(SqlArgs),

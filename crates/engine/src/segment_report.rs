@@ -160,6 +160,7 @@ impl Engine {
                 .map_err(|e| EngineError::Request(format!("saved segment {name:?}: {e}")))?;
         }
         let p: Params = self.params(req).await?;
+        self.stages(&p).await?;
         materialize_view(self, &p, ViewNeeds::ALL).await?;
         let ctx = self.context();
         let tier_names: Vec<&str> = p

@@ -150,14 +150,14 @@ fn view_sql(p: &Params, exponent: u32, needs: ViewNeeds) -> String {
     )
 }
 
-/// Computes the stage table at `p` and [`SEGMENT_VIEW`] over it.
+/// Computes [`SEGMENT_VIEW`] over the stage table, which must have been
+/// materialised at `p` ([`Engine::stages`]).
 pub(crate) async fn materialize_view(
     engine: &Engine,
     p: &Params,
     needs: ViewNeeds,
 ) -> Result<(), EngineError> {
     let ctx = engine.context();
-    engine.stages(p).await?;
     if needs.rfm {
         metrics::rfm::materialize_scores(ctx, p).await?;
     }
@@ -185,6 +185,7 @@ async fn members(
     expression: &str,
 ) -> Result<SegmentSize, EngineError> {
     check_expression(expression)?;
+    engine.stages(p).await?;
     materialize_view(engine, p, ViewNeeds::of(expression)).await?;
     let ctx = engine.context();
     let sql = format!("SELECT ck FROM {SEGMENT_VIEW} WHERE ({expression})");

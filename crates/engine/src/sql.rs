@@ -3,19 +3,22 @@
 //! name with the business's `customer_id` (the engine's dense key `ck` and
 //! its internal `day` are replaced by `customer_id` and the local
 //! `local_date`); `customers` carries every computed per-customer field at
-//! the as-of date (stage, capital, tenure, activity, P(alive), …); every
-//! section of a report can be added as `report_<section>`.
+//! the as-of date (stage, capital, tenure, activity, P(alive), age band,
+//! value tier, RFM scores and segment: the columns of segment expressions,
+//! see `segments.rs`); every section of a report can be added as
+//! `report_<section>`.
 
 use crate::facts::materialize;
 use crate::report::Report;
+use crate::segments::{materialize_view, ViewNeeds, SEGMENT_VIEW};
 use crate::{Engine, EngineError, Params};
 use clientela_core::RecordKind;
 use datafusion::datasource::MemTable;
 use datafusion::prelude::SessionContext;
 use std::sync::Arc;
 
-/// Internal columns of `customer_stage` that the `customers` view leaves out.
-const INTERNAL_CUSTOMER_COLUMNS: &[&str] = &["ck", "signup_day", "known"];
+/// Internal columns of the segment view that the `customers` view leaves out.
+const INTERNAL_CUSTOMER_COLUMNS: &[&str] = &["ck"];
 
 impl Engine {
     /// The context for user SQL at `p`'s as-of date (see the module docs).
@@ -31,6 +34,7 @@ impl Engine {
         if report.is_none() {
             self.stages(p).await?;
         }
+        materialize_view(self, p, ViewNeeds::ALL).await?;
         let user = SessionContext::new();
         for kind in RecordKind::ALL {
             let table = kind.table();
@@ -40,7 +44,7 @@ impl Engine {
             let schema = ctx.table(table).await?.schema().clone();
             let has = |c: &str| schema.has_column_with_unqualified_name(c);
             let sql = if kind == RecordKind::Customer {
-                let stage_schema = ctx.table("customer_stage").await?.schema().clone();
+                let stage_schema = ctx.table(SEGMENT_VIEW).await?.schema().clone();
                 let computed: Vec<String> = stage_schema
                     .fields()
                     .iter()
@@ -49,7 +53,7 @@ impl Engine {
                     .map(|n| format!("f.\"{n}\""))
                     .collect();
                 format!(
-                    "SELECT c.* EXCLUDE (ck, signup_day), {} FROM customers c LEFT JOIN customer_stage f ON f.ck = c.ck",
+                    "SELECT c.* EXCLUDE (ck, signup_day), {} FROM customers c LEFT JOIN {SEGMENT_VIEW} f ON f.ck = c.ck",
                     computed.join(", ")
                 )
             } else if has("ck") {

@@ -33,6 +33,17 @@ async fn user_sql_sees_customer_ids_computed_fields_and_report_tables() {
     assert_eq!(column(&b, "customer_id"), ["A", "E"]);
     assert_eq!(column(&b, "spent"), ["230.00", "120.00"]);
     assert_eq!(column(&b, "first"), ["2023-01-10", "2023-08-01"]);
+    // The segment columns too (fixture README; RFM: A recency 11 days R4 and
+    // 3 orders F5 → loyal, C 6 days R5 and 2 orders F4 → champions).
+    let b = run(
+        "SELECT customer_id, value_tier, age_band, rfm_segment, capital FROM customers
+         WHERE customer_id IN ('A', 'C') ORDER BY 1",
+    )
+    .await;
+    assert_eq!(column(&b, "value_tier"), ["platinum", "gold"]);
+    assert_eq!(column(&b, "age_band"), ["25-34", "65+"]);
+    assert_eq!(column(&b, "rfm_segment"), ["loyal", "champions"]);
+    assert_eq!(column(&b, "capital"), ["230.0", "60.0"]);
     // The report's sections are tables too.
     let b = run("SELECT paying_customers FROM report_paying").await;
     assert_eq!(column(&b, "paying_customers"), ["12"]);
