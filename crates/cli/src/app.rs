@@ -80,12 +80,40 @@ async fn report(db: &Path, a: ReportArgs, config: Config, kind: Kind) -> Result<
         by: a.by,
         periods: a.periods,
     };
-    let report = match kind {
-        Kind::Overview => engine.overview(&req).await?,
-        Kind::Growth => engine.growth(&req).await?,
+    let (report, charted) = match kind {
+        Kind::Overview => {
+            let p = engine.params(&req).await?;
+            let report = engine.overview_at(&p).await?;
+            // The charts of MRR and cohorts come from the growth report.
+            let mut charted = report.clone();
+            if a.charts.is_some() {
+                charted.sections.extend(engine.mrr_and_cohorts(&p).await?);
+            }
+            (report, charted)
+        }
+        Kind::Growth => {
+            let report = engine.growth(&req).await?;
+            (report.clone(), report)
+        }
     };
     output::write_report(&report, &a.out)?;
+    if let Some(dir) = &a.charts {
+        write_charts(&charted, dir)?;
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Writes the report's charts as SVG files into `dir` (created if needed).
+fn write_charts(report: &clientela_engine::Report, dir: &Path) -> Result<()> {
+    let charts = clientela_charts::render(report)?;
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    for c in &charts {
+        let path = dir.join(&c.file_name);
+        std::fs::write(&path, &c.svg)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    eprintln!("wrote {} charts to {}", charts.len(), dir.display());
+    Ok(())
 }
 
 async fn customers(db: &Path, a: CustomersArgs, config: Config) -> Result<ExitCode> {

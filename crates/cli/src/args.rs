@@ -305,6 +305,12 @@ pub struct ReportArgs {
     /// source, channel, consent, birth_year, tags, stage. Example: --by country
     #[arg(long)]
     pub by: Option<String>,
+    /// Also write SVG charts of the main trends into this folder: active
+    /// customers and period lifecycle, MRR bridge and movements, churn and
+    /// retention, NPS with its margin of error, cohort retention heatmap.
+    /// Example: --charts charts/
+    #[arg(long, value_name = "DIR")]
+    pub charts: Option<std::path::PathBuf>,
     /// Output.
     #[command(flatten)]
     pub out: OutputArgs,

@@ -644,3 +644,32 @@ fn segments_are_saved_in_the_store_and_restrict_every_report() {
         .collect();
     assert_eq!(ids, ["A", "B"]);
 }
+
+#[test]
+fn report_writes_the_charts_of_the_main_trends() {
+    let dir = tempfile::tempdir().unwrap();
+    let charts = dir.path().join("charts");
+    let mut a: Vec<String> = ["report", "--as-of", "2024-03-31", "--charts"]
+        .map(String::from)
+        .to_vec();
+    a.push(charts.display().to_string());
+    a.extend(basic_inputs());
+    let (_, err) = ok(dir.path(), &args(&a));
+    assert!(err.contains("wrote 7 charts"), "{err}");
+    for (file, title) in [
+        ("active_customers.svg", "Active customers"),
+        ("period_lifecycle.svg", "Period lifecycle"),
+        ("mrr_bridge.svg", "MRR bridge, 2024-03"),
+        ("mrr_movements.svg", "MRR movements"),
+        ("churn_retention.svg", "churn and retention"),
+        ("nps.svg", "Net Promoter Score"),
+        ("cohort_retention.svg", "Cohort retention"),
+    ] {
+        let svg = std::fs::read_to_string(charts.join(file)).unwrap();
+        assert!(
+            svg.trim_start().starts_with("<svg") && svg.trim_end().ends_with("</svg>"),
+            "{file}"
+        );
+        assert!(svg.contains(title), "{file} lacks {title:?}");
+    }
+}

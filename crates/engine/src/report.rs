@@ -110,6 +110,15 @@ impl Engine {
         Ok(self.finish(p.as_of(), sections))
     }
 
+    /// The growth report's MRR and cohort sections (`mrr`, `mrr_movements`,
+    /// `cohort_retention`, `cohort_revenue`) at `p`, for charts of the
+    /// overview, without the rest of the growth report.
+    pub async fn mrr_and_cohorts(&self, p: &Params) -> Result<Vec<Section>, EngineError> {
+        let mut sections = metrics::mrr::sections(self.context(), p).await?;
+        sections.extend(metrics::cohorts::sections(self.context(), p).await?);
+        Ok(self.finish(p.as_of(), sections).sections)
+    }
+
     /// Turns money columns (`*_minor`) into exact decimals of the reporting currency.
     pub(crate) fn finish(&self, as_of: chrono::NaiveDate, sections: Vec<Section>) -> Report {
         let exponent = self.exponent();
