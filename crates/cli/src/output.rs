@@ -12,7 +12,12 @@ use std::io::Write;
 
 /// Cell texts of a batch, row by row ("" for null).
 fn cells(b: &RecordBatch) -> Result<Vec<Vec<String>>> {
-    let opts = FormatOptions::default().with_null("");
+    cells_with(b, "")
+}
+
+/// Cell texts of a batch, row by row, `null` for null.
+fn cells_with(b: &RecordBatch, null: &str) -> Result<Vec<Vec<String>>> {
+    let opts = FormatOptions::default().with_null(null);
     let fmts = b
         .columns()
         .iter()
@@ -44,7 +49,9 @@ fn table(title: &str, b: &RecordBatch) -> Result<String> {
         }
     }
     let shown = b.slice(0, b.num_rows().min(TERMINAL_ROWS));
-    for row in cells(&shown)? {
+    // An undefined value (a ratio over zero customers) reads as n/a, not as
+    // a blank that could be taken for a missing column.
+    for row in cells_with(&shown, "n/a")? {
         t.add_row(row);
     }
     let more = b.num_rows() - shown.num_rows();

@@ -1,10 +1,13 @@
 //! The growth report: how the customer base's revenue grows or shrinks.
 //! Subscription revenue (MRR, seed 003 and SPEC §3, see `metrics/mrr.rs`),
 //! cohorts (`metrics/cohorts.rs`), RFM segments (`metrics/rfm.rs`),
-//! engagement (`metrics/engagement.rs`) and loyalty (`metrics/loyalty.rs`);
-//! further growth metrics belong here too.
+//! engagement (`metrics/engagement.rs`), loyalty (`metrics/loyalty.rs`),
+//! acquisition (`metrics/acquisition.rs`), referrals
+//! (`metrics/referrals.rs`) and customer retention cost
+//! (`metrics/retention_cost.rs`); further growth metrics belong here too.
 
 use crate::report::Clock;
+use crate::value::FitRequest;
 use crate::{metrics, Engine, EngineError, Params, Report, ReportRequest};
 
 impl Engine {
@@ -16,7 +19,11 @@ impl Engine {
     /// `rfm_segments` and `rfm_customers` (see `metrics/rfm.rs`, which also
     /// leaves the `customer_rfm` table registered); then `engagement`,
     /// `engagement_by_channel` and `stickiness_histogram`; then `loyalty`,
-    /// `loyalty_tiers` (by `loyalty_tiers`) and `loyalty_balances`.
+    /// `loyalty_tiers` (by `loyalty_tiers`) and `loyalty_balances`; then
+    /// `acquisition` and `acquisition_trend` (per acquisition channel:
+    /// leads, conversion, new customers, CAC, capital and CLV, LTV:CAC,
+    /// payback), `referral_summary`, `referrers` and `referral_tree`, and
+    /// `retention_cost` (CRC per period).
     pub async fn growth(&self, req: &ReportRequest) -> Result<Report, EngineError> {
         let mut clock = Clock::new();
         // Only a split needs the per-customer stage table (its attributes and
@@ -40,6 +47,21 @@ impl Engine {
         clock.lap("engagement");
         sections.extend(metrics::loyalty::sections(self.context(), &p).await?);
         clock.lap("loyalty");
+        // One per-customer table (source, first payment, capital, periods
+        // paid) serves the three plans below.
+        let ctx = self.context();
+        let fit = self.fit_value_models(&p, FitRequest::default()).await;
+        let clv = metrics::acquisition::ClvModels::from_fit(fit);
+        clock.lap("value models");
+        metrics::acquisition::prepare(ctx, &p).await?;
+        clock.lap("acquisition customers");
+        sections.extend(metrics::acquisition::sections(ctx, &p, &clv).await?);
+        clock.lap("acquisition");
+        sections.extend(metrics::referrals::sections(ctx, &p).await?);
+        clock.lap("referrals");
+        sections.extend(metrics::retention_cost::sections(ctx, &p).await?);
+        ctx.deregister_table(metrics::acquisition::CUSTOMERS)?;
+        clock.lap("retention cost");
         Ok(self.finish(p.as_of(), sections))
     }
 }

@@ -11,6 +11,8 @@ use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+#[path = "it/acquisition.rs"]
+mod acquisition;
 #[path = "it/cohorts.rs"]
 mod cohorts;
 #[path = "it/engagement.rs"]

@@ -2,6 +2,7 @@
 //! sections computed by plans over the canonical tables and the
 //! materialised `customer_stage` table.
 
+pub(crate) mod acquisition;
 pub(crate) mod active;
 pub(crate) mod activity_masks;
 pub(crate) mod capital;
@@ -15,5 +16,7 @@ pub(crate) mod nps;
 pub(crate) mod paying;
 pub(crate) mod per_period;
 pub(crate) mod period_lifecycle;
+pub(crate) mod referrals;
+pub(crate) mod retention_cost;
 pub(crate) mod rfm;
 pub(crate) mod stages;
