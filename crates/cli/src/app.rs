@@ -182,13 +182,20 @@ async fn sql(db: &Path, a: SqlArgs, config: Config) -> Result<ExitCode> {
         as_of: a.query.as_of,
         ..Default::default()
     };
+    let growth = if a.growth {
+        Some(engine.growth(&req).await?)
+    } else {
+        None
+    };
     let p = engine.params(&req).await?;
     let report = if a.report {
         Some(engine.overview_at(&p).await?)
     } else {
         None
     };
-    let ctx = engine.user_context(&p, report.as_ref()).await?;
+    let ctx = engine
+        .user_context(&p, report.as_ref(), growth.as_ref())
+        .await?;
     let result = engine.run_user_sql(&ctx, &p, &a.sql).await?;
     output::write_report(&result, &a.out)?;
     Ok(ExitCode::SUCCESS)

@@ -72,7 +72,8 @@ pub enum Command {
     /// subscriptions, …, with customer_id and local_date) and `customers`
     /// with every computed field (stage, capital, p_alive, value_tier,
     /// age_band, RFM scores and rfm_segment, …; see docs/segments.md); with
-    /// --report also every table of the overview as report_<name>.
+    /// --report also every table of the overview as report_<name>, with
+    /// --growth every table of the growth report as growth_<name>.
     /// Example: clientela sql "SELECT stage, COUNT(*) FROM customers GROUP BY stage"
     Sql(SqlArgs),
     /// Save, list or remove user-defined segments: filter expressions over
@@ -413,6 +414,12 @@ pub struct SqlArgs {
     /// (report_paying, report_churn, …); computes the whole report first.
     #[arg(long)]
     pub report: bool,
+    /// Also register every table of the growth report as growth_<name>
+    /// (growth_mrr, growth_cohort_retention, growth_acquisition, …);
+    /// computes the whole growth report first.
+    /// Example: clientela sql --growth "SELECT period, net_new_mrr FROM growth_mrr"
+    #[arg(long)]
+    pub growth: bool,
     /// Output.
     #[command(flatten)]
     pub out: OutputArgs,

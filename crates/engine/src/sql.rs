@@ -24,11 +24,14 @@ impl Engine {
     /// The context for user SQL at `p`'s as-of date (see the module docs).
     /// `report` adds its sections as `report_<name>` tables; it must have
     /// been made at `p` ([`Engine::overview_at`]), which has already
-    /// materialised the per-customer stages this context reads.
+    /// materialised the per-customer stages this context reads. `growth`
+    /// adds the growth report's sections as `growth_<name>` (MRR, cohorts,
+    /// acquisition, … per period).
     pub async fn user_context(
         &self,
         p: &Params,
         report: Option<&Report>,
+        growth: Option<&Report>,
     ) -> Result<SessionContext, EngineError> {
         let ctx = self.context();
         if report.is_none() {
@@ -74,10 +77,10 @@ impl Engine {
             ctx.deregister_table(view.as_str())?;
             user.register_table(table, provider)?;
         }
-        if let Some(r) = report {
-            for s in &r.sections {
+        for (prefix, r) in [("report", report), ("growth", growth)] {
+            for s in r.iter().flat_map(|r| &r.sections) {
                 let t = MemTable::try_new(s.batch.schema(), vec![vec![s.batch.clone()]])?;
-                user.register_table(format!("report_{}", s.name).as_str(), Arc::new(t))?;
+                user.register_table(format!("{prefix}_{}", s.name).as_str(), Arc::new(t))?;
             }
         }
         Ok(user)

@@ -8,7 +8,11 @@ async fn user_sql_sees_customer_ids_computed_fields_and_report_tables() {
     let e = engine(Config::default());
     let p = e.params(&as_of()).await.unwrap();
     let report = e.overview_at(&p).await.unwrap();
-    let ctx = e.user_context(&p, Some(&report)).await.unwrap();
+    let growth = e.growth(&as_of()).await.unwrap();
+    let ctx = e
+        .user_context(&p, Some(&report), Some(&growth))
+        .await
+        .unwrap();
     let run = |q: &'static str| {
         let (e, ctx, p) = (&e, &ctx, &p);
         async move {
@@ -47,6 +51,20 @@ async fn user_sql_sees_customer_ids_computed_fields_and_report_tables() {
     // The report's sections are tables too.
     let b = run("SELECT paying_customers FROM report_paying").await;
     assert_eq!(column(&b, "paying_customers"), ["12"]);
+    // And the growth report's, with money as decimals: the per-customer
+    // movements of a period add up to its net new MRR.
+    let b = run(
+        "SELECT m.period, SUM(v.change) AS moves, MAX(m.net_new) AS net
+         FROM growth_mrr m JOIN growth_mrr_movements v ON v.period = m.period
+         GROUP BY m.period ORDER BY 1",
+    )
+    .await;
+    // Fixture README: J's subscription cancelled in February (churn), K's
+    // restarted in March (reactivation).
+    assert_eq!(column(&b, "moves"), column(&b, "net"));
+    assert_eq!(column(&b, "period"), ["2024-02-01", "2024-03-01"]);
+    let b = run("SELECT COUNT(*) AS n FROM growth_mrr").await;
+    assert_eq!(column(&b, "n"), ["3"]);
     // A wrong query is an error naming what is missing, not a panic.
     let err = e
         .run_user_sql(&ctx, &p, "SELECT ck FROM orders")
