@@ -8,6 +8,7 @@
 //! plans can run on a Ballista cluster.
 #![deny(missing_docs)]
 
+mod day_set;
 mod error;
 mod facts;
 mod growth;
@@ -81,6 +82,7 @@ impl Engine {
         let mut clock = report::Clock::new();
         let ctx = SessionContext::new();
         udf::register(&ctx);
+        day_set::register(&ctx);
         value::udf::register(&ctx);
         let info = tables::register(&ctx, dataset, &config)?;
         clock.lap("register tables");

@@ -25,9 +25,9 @@ use crate::report::{section, Section};
 use crate::{EngineError, Params};
 use datafusion::prelude::SessionContext;
 
-/// Materialised active days: `(ck, segment, day, interactions)`, one row
-/// per customer and active day from [`WAU_DAYS`] − 1 days before the first
-/// trend period to D.
+/// Materialised active days: `(ck, segment, days)`, one row per customer
+/// with an interaction, `days` the set of their active days from
+/// [`set_from`] to D (see `day_set.rs`).
 const DAYS: &str = "engagement_days";
 
 /// Length of the trailing window of WAU, in days.
@@ -50,75 +50,53 @@ fn segments_sql(p: &Params) -> String {
     }
 }
 
-/// SQL of the active-days table.
+/// First day of the day sets: the earliest WAU window ends on the first day
+/// of the first period and starts WAU_DAYS − 1 days before it.
+fn set_from(p: &Params) -> i32 {
+    p.first_start() - WAU_DAYS + 1
+}
+
+/// SQL of the active-days table: one aggregation of the interactions by
+/// customer, the split attribute joined on the (far fewer) customers.
 fn days_sql(p: &Params) -> String {
-    // The earliest window of WAU ends on the first day of the first period
-    // and starts WAU_DAYS − 1 days before it.
-    let from = p.first_start() - WAU_DAYS;
+    let from = set_from(p);
     format!(
-        "SELECT e.ck, {seg} AS segment, e.day, COUNT(*) AS interactions
-         FROM ({events}) e{seg_join}
-         GROUP BY e.ck, {seg}, e.day",
-        events = p.interactions_sql(from),
+        "SELECT s.ck, {seg} AS segment, s.days
+         FROM (SELECT ck, cl_day_set(day, {from}, {n}) AS days FROM ({events}) GROUP BY ck) s{seg_join}",
+        n = p.d - from + 1,
+        events = p.interactions_sql(from - 1),
         seg = p.segment_sql(),
-        seg_join = p.seg_join("e"),
+        seg_join = p.seg_join("s"),
     )
 }
 
-/// The table of WAU window ends per customer (see [`wau_spans_sql`]).
-const WAU_SPANS: &str = "engagement_wau_spans";
-
-/// SQL of [`WAU_SPANS`]. A customer is in the window ending on day t when
-/// active in (t − WAU_DAYS, t]. An active day adds the window ends that the
-/// customer's previous active day did not already cover:
-/// [max(day, prev + WAU_DAYS), day + WAU_DAYS − 1], cut to the trend days.
-/// Summing those spans per period counts each (customer, window) once,
-/// without expanding every active day WAU_DAYS times (hundreds of millions
-/// of rows at a million customers). The segment is an attribute of the
-/// customer, so partitioning by the key alone is enough.
-fn wau_spans_sql(p: &Params) -> String {
-    let (first, d) = (p.first_start(), p.d);
-    format!(
-        "SELECT segment, s, e, {s_period} AS ps, {e_period} AS pe
-         FROM (SELECT segment,
-             CAST(greatest(day, COALESCE(prev + {WAU_DAYS}, day), {first}) AS INT) AS s,
-             CAST(least(day + {WAU_DAYS} - 1, {d}) AS INT) AS e
-           FROM (SELECT segment, day, LAG(day) OVER (PARTITION BY ck ORDER BY day) AS prev
-             FROM {DAYS}))
-         WHERE s <= e",
-        s_period = p.period_of("s"),
-        e_period = p.period_of("e"),
-    )
-}
-
-/// SQL of the `engagement` trend.
+/// SQL of the `engagement` trend. Each customer's day set is read once per
+/// period: active days in the period (DAU summed over its days, active
+/// customers, repeat visitors) and days in a 7-day window with an active
+/// day (WAU summed over the period's days: a customer counts in the WAU of
+/// every day t whose window (t − 7, t] holds one of their active days).
 fn engagement_sql(p: &Params) -> String {
     let first = p.first_start();
-    let period = p.period_of("day");
+    let from = set_from(p);
     format!(
         "WITH per AS {periods},
          g AS (SELECT per.p, per.last_day, s.segment FROM per CROSS JOIN {segments} s),
-         dau AS (SELECT {period} AS p, segment, COUNT(*) AS n
-           FROM {DAYS} WHERE day >= {first} GROUP BY {period}, segment),
-         -- An interval is at most WAU_DAYS long: it lies in one period or
-         -- straddles one boundary (pe, the start of e's period).
-         wau_parts AS (
-           SELECT ps AS p, segment, CASE WHEN pe = ps THEN e ELSE pe - 1 END - s + 1 AS n FROM {WAU_SPANS}
-           UNION ALL SELECT pe AS p, segment, e - pe + 1 AS n FROM {WAU_SPANS} WHERE pe <> ps),
-         wau AS (SELECT p, segment, SUM(n) AS n FROM wau_parts GROUP BY p, segment),
-         cust AS (SELECT {period} AS p, segment, ck, COUNT(*) AS active_days,
-             SUM(interactions) AS interactions
-           FROM {DAYS} WHERE day >= {first} GROUP BY {period}, segment, ck),
-         m AS (SELECT p, segment, COUNT(*) AS active, SUM(interactions) AS interactions,
-             SUM(CASE WHEN active_days >= {REPEAT_MIN_DAYS} THEN 1 ELSE 0 END) AS repeats
-           FROM cust GROUP BY p, segment),
-         x AS (SELECT g.p, g.segment, CAST(g.last_day - g.p + 1 AS DOUBLE) AS n_days,
-             COALESCE(dau.n, 0) AS dau_sum, COALESCE(wau.n, 0) AS wau_sum,
-             COALESCE(m.active, 0) AS active, COALESCE(m.interactions, 0) AS interactions,
+         x AS (SELECT per.p, c.segment,
+             cl_day_count(c.days, {from}, per.p, per.last_day + 1) AS days,
+             cl_day_cover(c.days, {from}, per.p, per.last_day + 1, {WAU_DAYS}) AS wau
+           FROM {DAYS} c CROSS JOIN per),
+         m AS (SELECT p, segment, SUM(days) AS dau_sum, SUM(wau) AS wau_sum,
+             SUM(CASE WHEN days > 0 THEN 1 ELSE 0 END) AS active,
+             SUM(CASE WHEN days >= {REPEAT_MIN_DAYS} THEN 1 ELSE 0 END) AS repeats
+           FROM x GROUP BY p, segment),
+         i AS (SELECT {period} AS p, {seg} AS segment, COUNT(*) AS interactions
+           FROM ({events}) e{seg_join} GROUP BY 1, 2),
+         y AS (SELECT g.p, g.segment, CAST(g.last_day - g.p + 1 AS DOUBLE) AS n_days,
+             COALESCE(m.dau_sum, 0) AS dau_sum, COALESCE(m.wau_sum, 0) AS wau_sum,
+             COALESCE(m.active, 0) AS active, COALESCE(i.interactions, 0) AS interactions,
              COALESCE(m.repeats, 0) AS repeats
-           FROM g LEFT JOIN dau ON dau.p = g.p AND dau.segment = g.segment
-             LEFT JOIN wau ON wau.p = g.p AND wau.segment = g.segment
-             LEFT JOIN m ON m.p = g.p AND m.segment = g.segment)
+           FROM g LEFT JOIN m ON m.p = g.p AND m.segment = g.segment
+             LEFT JOIN i ON i.p = g.p AND i.segment = g.segment)
          SELECT arrow_cast(p, 'Date32') AS period, segment,
            ROUND(dau_sum / n_days, {AVG_DECIMALS}) AS avg_dau,
            ROUND(wau_sum / n_days, {AVG_DECIMALS}) AS avg_wau,
@@ -132,9 +110,13 @@ fn engagement_sql(p: &Params) -> String {
            CAST(repeats AS BIGINT) AS repeat_visitors,
            CASE WHEN active > 0 THEN ROUND(100.0 * repeats / active, {PCT_DECIMALS}) END
              AS repeat_pct
-         FROM x ORDER BY period, segment",
+         FROM y ORDER BY period, segment",
         periods = p.periods_values(),
         segments = segments_sql(p),
+        period = p.period_of("e.day"),
+        events = p.interactions_sql(first - 1),
+        seg = p.segment_sql(),
+        seg_join = p.seg_join("e"),
     )
 }
 
@@ -213,15 +195,18 @@ fn by_channel_sql(p: &Params) -> String {
 /// SQL of `stickiness_histogram`: customers of the current period by their
 /// number of active days, only the numbers some customer has.
 fn histogram_sql(p: &Params) -> String {
-    let cur = current_start(p);
     format!(
-        "WITH c AS (SELECT segment, ck, COUNT(*) AS active_days FROM {DAYS}
-             WHERE day >= {cur} GROUP BY segment, ck),
-         t AS (SELECT segment, COUNT(*) AS active FROM c GROUP BY segment)
-         SELECT c.segment, CAST(c.active_days AS BIGINT) AS active_days, COUNT(*) AS customers,
+        "WITH c AS (SELECT segment, cl_day_count(days, {from}, {cur}, {end}) AS active_days
+             FROM {DAYS}),
+         a AS (SELECT * FROM c WHERE active_days > 0),
+         t AS (SELECT segment, COUNT(*) AS active FROM a GROUP BY segment)
+         SELECT a.segment, CAST(a.active_days AS BIGINT) AS active_days, COUNT(*) AS customers,
            ROUND(100.0 * COUNT(*) / MAX(t.active), {PCT_DECIMALS}) AS pct
-         FROM c JOIN t ON t.segment = c.segment
-         GROUP BY c.segment, c.active_days ORDER BY c.segment, active_days"
+         FROM a JOIN t ON t.segment = a.segment
+         GROUP BY a.segment, a.active_days ORDER BY a.segment, active_days",
+        from = set_from(p),
+        cur = current_start(p),
+        end = p.d + 1,
     )
 }
 
@@ -233,8 +218,7 @@ pub(crate) async fn sections(
 ) -> Result<Vec<Section>, EngineError> {
     let mut clock = crate::Clock::new();
     materialize(ctx, &days_sql(p), DAYS).await?;
-    materialize(ctx, &wau_spans_sql(p), WAU_SPANS).await?;
-    clock.lap("engagement: active days and WAU spans");
+    clock.lap("engagement: active days");
     let g = p.granularity.name();
     let trend = section(
         ctx,
@@ -262,6 +246,5 @@ pub(crate) async fn sections(
         .await?,
     ];
     ctx.deregister_table(DAYS)?;
-    ctx.deregister_table(WAU_SPANS)?;
     Ok(out)
 }

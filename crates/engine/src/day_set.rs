@@ -1,0 +1,459 @@
+//! Sets of active days per customer, for engagement over many days without
+//! a row per customer and day.
+//!
+//! `cl_day_set(day, from, days)` is an aggregate: the days of its group in
+//! `[from, from + days)` as a bit set (bit i = day `from + i`), a binary of
+//! little-endian 64-bit words. `cl_day_count(set, from, lo, hi)` counts the
+//! set's days in `[lo, hi)`; `cl_day_cover(set, from, lo, hi, width)`
+//! counts the days t in `[lo, hi)` with a set day in `(t − width, t]` (days
+//! on which the customer is in a trailing window of `width` days, e.g.
+//! WAU's 7). A customer's set is a few dozen bytes where the rows it
+//! replaces (one per active day, then sorted per customer for the trailing
+//! windows) cost a hash aggregation and a sort of millions of rows.
+//!
+//! `from` and `days` are literal arguments, not hidden state, so the
+//! functions run unchanged on a Ballista executor.
+
+use datafusion::arrow::array::{
+    Array, ArrayRef, AsArray, BinaryArray, BinaryBuilder, BooleanArray, Int32Array,
+};
+use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Int32Type, Int64Type};
+use datafusion::common::{exec_err, Result, ScalarValue};
+use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
+use datafusion::logical_expr::{
+    Accumulator, AggregateUDF, AggregateUDFImpl, ColumnarValue, EmitTo, GroupsAccumulator,
+    Signature, Volatility,
+};
+use datafusion::physical_expr::expressions::Literal;
+use datafusion::prelude::SessionContext;
+use std::sync::Arc;
+
+/// Most days one set holds (about 55 years): bounds memory per customer.
+const MAX_DAYS: i64 = 20_000;
+
+/// Words of a set of `days` days.
+fn words_for(days: usize) -> usize {
+    days.div_ceil(64).max(1)
+}
+
+/// Sets bit `day − from` of `words` when the day is in range.
+fn insert(words: &mut [u64], day: i32, from: i32, days: usize) {
+    let i = i64::from(day) - i64::from(from);
+    if (0..days as i64).contains(&i) {
+        words[(i / 64) as usize] |= 1 << (i % 64);
+    }
+}
+
+/// ORs a serialised set into `words`.
+fn merge_bytes(words: &mut [u64], bytes: &[u8]) {
+    for (w, chunk) in words.iter_mut().zip(bytes.chunks_exact(8)) {
+        *w |= u64::from_le_bytes(chunk.try_into().expect("8 bytes"));
+    }
+}
+
+fn to_bytes(words: &[u64]) -> Vec<u8> {
+    words.iter().flat_map(|w| w.to_le_bytes()).collect()
+}
+
+/// The set days (as offsets from `from`) of a serialised set, in order.
+fn offsets(bytes: &[u8]) -> impl Iterator<Item = i64> + '_ {
+    bytes.chunks_exact(8).enumerate().flat_map(|(k, chunk)| {
+        let mut w = u64::from_le_bytes(chunk.try_into().expect("8 bytes"));
+        std::iter::from_fn(move || {
+            (w != 0).then(|| {
+                let bit = w.trailing_zeros() as i64;
+                w &= w - 1;
+                k as i64 * 64 + bit
+            })
+        })
+    })
+}
+
+/// Set days in `[lo, hi)`.
+pub(crate) fn count_days(bytes: &[u8], from: i64, lo: i64, hi: i64) -> i32 {
+    offsets(bytes)
+        .map(|i| from + i)
+        .filter(|d| (lo..hi).contains(d))
+        .count() as i32
+}
+
+/// Days t in `[lo, hi)` with a set day in `(t − width, t]`: the union of
+/// the spans `[d, d + width − 1]` of the set days d, cut to `[lo, hi)`.
+pub(crate) fn cover_days(bytes: &[u8], from: i64, lo: i64, hi: i64, width: i64) -> i32 {
+    let mut covered_until = lo; // days before this are counted or out of range
+    let mut n = 0;
+    for d in offsets(bytes).map(|i| from + i) {
+        if d >= hi {
+            break;
+        }
+        let start = d.max(covered_until);
+        let end = (d + width).min(hi); // exclusive
+        if end > start {
+            n += end - start;
+            covered_until = end;
+        }
+    }
+    n as i32
+}
+
+/// An integer literal argument of the aggregate.
+fn literal(args: &AccumulatorArgs, i: usize) -> Result<i64> {
+    let value = args
+        .exprs
+        .get(i)
+        .and_then(|e| (e.as_ref() as &dyn std::any::Any).downcast_ref::<Literal>())
+        .map(|l| l.value().clone());
+    match value {
+        Some(ScalarValue::Int64(Some(v))) => Ok(v),
+        Some(ScalarValue::Int32(Some(v))) => Ok(v.into()),
+        _ => exec_err!("cl_day_set: argument {} must be an integer literal", i + 1),
+    }
+}
+
+/// `(from, days)` of a call, checked.
+fn range(args: &AccumulatorArgs) -> Result<(i32, usize)> {
+    let (from, days) = (literal(args, 1)?, literal(args, 2)?);
+    if !(1..=MAX_DAYS).contains(&days) || i32::try_from(from).is_err() {
+        return exec_err!("cl_day_set: days must be 1 to {MAX_DAYS}, from a day number");
+    }
+    Ok((from as i32, days as usize))
+}
+
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct DaySet {
+    signature: Signature,
+}
+
+impl AggregateUDFImpl for DaySet {
+    fn name(&self) -> &str {
+        "cl_day_set"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _args: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Binary)
+    }
+
+    fn state_fields(&self, args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
+        Ok(vec![Arc::new(Field::new(
+            format!("{}[set]", args.name),
+            DataType::Binary,
+            true,
+        ))])
+    }
+
+    fn accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
+        let (from, days) = range(&args)?;
+        Ok(Box::new(DaySetAccumulator {
+            words: vec![0; words_for(days)],
+            from,
+            days,
+        }))
+    }
+
+    fn groups_accumulator_supported(&self, _args: AccumulatorArgs) -> bool {
+        true
+    }
+
+    fn create_groups_accumulator(
+        &self,
+        args: AccumulatorArgs,
+    ) -> Result<Box<dyn GroupsAccumulator>> {
+        let (from, days) = range(&args)?;
+        Ok(Box::new(DaySetGroups {
+            words: Vec::new(),
+            per_group: words_for(days),
+            from,
+            days,
+        }))
+    }
+}
+
+/// One group's set.
+#[derive(Debug)]
+struct DaySetAccumulator {
+    words: Vec<u64>,
+    from: i32,
+    days: usize,
+}
+
+impl Accumulator for DaySetAccumulator {
+    fn update_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
+        let days = values[0].as_primitive::<Int32Type>();
+        for d in days.iter().flatten() {
+            insert(&mut self.words, d, self.from, self.days);
+        }
+        Ok(())
+    }
+
+    fn merge_batch(&mut self, states: &[ArrayRef]) -> Result<()> {
+        for bytes in states[0].as_binary::<i32>().iter().flatten() {
+            merge_bytes(&mut self.words, bytes);
+        }
+        Ok(())
+    }
+
+    fn state(&mut self) -> Result<Vec<ScalarValue>> {
+        Ok(vec![self.evaluate()?])
+    }
+
+    fn evaluate(&mut self) -> Result<ScalarValue> {
+        Ok(ScalarValue::Binary(Some(to_bytes(&self.words))))
+    }
+
+    fn size(&self) -> usize {
+        std::mem::size_of_val(self) + self.words.len() * 8
+    }
+}
+
+/// Every group's set, `per_group` words each, in one vector.
+#[derive(Debug)]
+struct DaySetGroups {
+    words: Vec<u64>,
+    per_group: usize,
+    from: i32,
+    days: usize,
+}
+
+impl DaySetGroups {
+    fn grow(&mut self, groups: usize) {
+        if self.words.len() < groups * self.per_group {
+            self.words.resize(groups * self.per_group, 0);
+        }
+    }
+
+    fn group(&mut self, g: usize) -> &mut [u64] {
+        &mut self.words[g * self.per_group..(g + 1) * self.per_group]
+    }
+
+    fn emit(&mut self, emit_to: EmitTo) -> ArrayRef {
+        let taken = match emit_to {
+            EmitTo::All => std::mem::take(&mut self.words),
+            EmitTo::First(n) => {
+                let rest = self.words.split_off(n * self.per_group);
+                std::mem::replace(&mut self.words, rest)
+            }
+        };
+        let groups = taken.len() / self.per_group;
+        let mut b = BinaryBuilder::with_capacity(groups, taken.len() * 8);
+        for g in taken.chunks_exact(self.per_group) {
+            b.append_value(to_bytes(g));
+        }
+        Arc::new(b.finish())
+    }
+}
+
+impl GroupsAccumulator for DaySetGroups {
+    fn update_batch(
+        &mut self,
+        values: &[ArrayRef],
+        group_indices: &[usize],
+        opt_filter: Option<&BooleanArray>,
+        total_num_groups: usize,
+    ) -> Result<()> {
+        self.grow(total_num_groups);
+        let days = values[0].as_primitive::<Int32Type>();
+        let (from, n) = (self.from, self.days);
+        for (row, &g) in group_indices.iter().enumerate() {
+            let kept = opt_filter.is_none_or(|f| f.is_valid(row) && f.value(row));
+            if kept && days.is_valid(row) {
+                insert(self.group(g), days.value(row), from, n);
+            }
+        }
+        Ok(())
+    }
+
+    fn evaluate(&mut self, emit_to: EmitTo) -> Result<ArrayRef> {
+        Ok(self.emit(emit_to))
+    }
+
+    fn state(&mut self, emit_to: EmitTo) -> Result<Vec<ArrayRef>> {
+        Ok(vec![self.emit(emit_to)])
+    }
+
+    fn merge_batch(
+        &mut self,
+        values: &[ArrayRef],
+        group_indices: &[usize],
+        total_num_groups: usize,
+    ) -> Result<()> {
+        self.grow(total_num_groups);
+        let sets = values[0].as_binary::<i32>();
+        for (row, &g) in group_indices.iter().enumerate() {
+            if sets.is_valid(row) {
+                merge_bytes(self.group(g), sets.value(row));
+            }
+        }
+        Ok(())
+    }
+
+    /// Each row as its own group's state: a set of its one day.
+    fn convert_to_state(
+        &self,
+        values: &[ArrayRef],
+        opt_filter: Option<&BooleanArray>,
+    ) -> Result<Vec<ArrayRef>> {
+        let days = values[0].as_primitive::<Int32Type>();
+        let mut words = vec![0u64; self.per_group];
+        let mut b = BinaryBuilder::with_capacity(days.len(), days.len() * self.per_group * 8);
+        for row in 0..days.len() {
+            let kept = opt_filter.is_none_or(|f| f.is_valid(row) && f.value(row));
+            words.fill(0);
+            if kept && days.is_valid(row) {
+                insert(&mut words, days.value(row), self.from, self.days);
+            }
+            b.append_value(to_bytes(&words));
+        }
+        Ok(vec![Arc::new(b.finish())])
+    }
+
+    fn size(&self) -> usize {
+        std::mem::size_of_val(self) + self.words.capacity() * 8
+    }
+}
+
+/// An integer argument of a scalar function, as an array of `rows`.
+fn ints(v: &ColumnarValue, rows: usize) -> Result<Arc<dyn Array>> {
+    let a = v.to_array(rows)?;
+    Ok(datafusion::arrow::compute::cast(&a, &DataType::Int64)?)
+}
+
+/// Applies `f(set, from, lo, hi, extra)` row by row (null set → 0).
+fn per_row(
+    args: &[ColumnarValue],
+    f: impl Fn(&[u8], i64, i64, i64, i64) -> i32,
+) -> Result<ColumnarValue> {
+    let rows = crate::udf::rows_of(args);
+    let sets = args[0].to_array(rows)?;
+    let sets: &BinaryArray = sets.as_binary::<i32>();
+    let ints: Vec<ArrayRef> = args[1..]
+        .iter()
+        .map(|a| ints(a, rows))
+        .collect::<Result<_>>()?;
+    let ints: Vec<_> = ints.iter().map(|a| a.as_primitive::<Int64Type>()).collect();
+    let at = |k: usize, row: usize| ints.get(k).map_or(0, |a| a.value(row));
+    let out: Int32Array = (0..rows)
+        .map(|row| {
+            Some(if sets.is_valid(row) {
+                f(
+                    sets.value(row),
+                    at(0, row),
+                    at(1, row),
+                    at(2, row),
+                    at(3, row),
+                )
+            } else {
+                0
+            })
+        })
+        .collect();
+    Ok(ColumnarValue::Array(Arc::new(out)))
+}
+
+/// Registers `cl_day_set`, `cl_day_count` and `cl_day_cover`.
+pub(crate) fn register(ctx: &SessionContext) {
+    use DataType::{Binary, Int32, Int64};
+    ctx.register_udaf(AggregateUDF::from(DaySet {
+        signature: Signature::exact(vec![Int32, Int64, Int64], Volatility::Immutable),
+    }));
+    ctx.register_udf(datafusion::logical_expr::create_udf(
+        "cl_day_count",
+        vec![Binary, Int64, Int64, Int64],
+        Int32,
+        Volatility::Immutable,
+        Arc::new(|args: &[ColumnarValue]| {
+            per_row(args, |set, from, lo, hi, _| count_days(set, from, lo, hi))
+        }),
+    ));
+    ctx.register_udf(datafusion::logical_expr::create_udf(
+        "cl_day_cover",
+        vec![Binary, Int64, Int64, Int64, Int64],
+        Int32,
+        Volatility::Immutable,
+        Arc::new(|args: &[ColumnarValue]| per_row(args, cover_days)),
+    ));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(days: &[i32], from: i32, n: usize) -> Vec<u8> {
+        let mut w = vec![0; words_for(n)];
+        for &d in days {
+            insert(&mut w, d, from, n);
+        }
+        to_bytes(&w)
+    }
+
+    /// Counting day by day, the definition.
+    fn cover_brute(days: &[i32], lo: i64, hi: i64, width: i64) -> i32 {
+        (lo..hi)
+            .filter(|&t| {
+                days.iter()
+                    .any(|&d| (t - width < d as i64) && (d as i64 <= t))
+            })
+            .count() as i32
+    }
+
+    #[test]
+    fn days_out_of_range_are_left_out() {
+        let s = set(&[99, 100, 163, 164, 299, 300], 100, 200);
+        assert_eq!(offsets(&s).collect::<Vec<_>>(), [0, 63, 64, 199]);
+        assert_eq!(count_days(&s, 100, 100, 300), 4);
+        assert_eq!(count_days(&s, 100, 150, 164), 1);
+    }
+
+    #[test]
+    fn cover_counts_each_day_of_the_union_of_windows_once() {
+        let from = 1000;
+        let cases: &[&[i32]] = &[
+            &[],
+            &[1000],
+            &[1000, 1001, 1002],
+            &[1000, 1007, 1014],
+            &[1003, 1005, 1063, 1064, 1065, 1130],
+            &[1060, 1190, 1199],
+        ];
+        for days in cases {
+            let s = set(days, from, 200);
+            for (lo, hi) in [
+                (1000, 1200),
+                (1005, 1010),
+                (1064, 1070),
+                (1195, 1200),
+                (1100, 1100),
+            ] {
+                for width in [1, 7, 30] {
+                    assert_eq!(
+                        cover_days(&s, from as i64, lo, hi, width),
+                        cover_brute(days, lo, hi, width),
+                        "{days:?} [{lo}, {hi}) width {width}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn groups_emit_the_first_groups_and_keep_the_rest() {
+        let mut g = DaySetGroups {
+            words: Vec::new(),
+            per_group: 1,
+            from: 0,
+            days: 64,
+        };
+        let days: ArrayRef = Arc::new(Int32Array::from(vec![1, 2, 3, 70]));
+        g.update_batch(&[days], &[0, 1, 0, 2], None, 3).unwrap();
+        let first = g.evaluate(EmitTo::First(2)).unwrap();
+        let first = first.as_binary::<i32>();
+        assert_eq!(offsets(first.value(0)).collect::<Vec<_>>(), [1, 3]);
+        assert_eq!(offsets(first.value(1)).collect::<Vec<_>>(), [2]);
+        let rest = g.evaluate(EmitTo::All).unwrap();
+        assert_eq!(rest.len(), 1);
+        assert_eq!(offsets(rest.as_binary::<i32>().value(0)).count(), 0);
+    }
+}
