@@ -305,10 +305,12 @@ pub(crate) async fn sections(
     p: &Params,
 ) -> Result<Vec<Section>, EngineError> {
     materialize_steps(ctx, p).await?;
-    let out = vec![
-        section(ctx, "mrr", &title(p), &per_period_sql(p)).await?,
-        mrr_movements::section(ctx, p).await?,
-    ];
+    let mut clock = Clock::new();
+    let trend = section(ctx, "mrr", &title(p), &per_period_sql(p)).await?;
+    clock.lap("mrr: per period");
+    let movements = mrr_movements::section(ctx, p).await?;
+    clock.lap("mrr: movements per customer");
+    let out = vec![trend, movements];
     ctx.deregister_table(TABLE)?;
     Ok(out)
 }
@@ -349,15 +351,22 @@ fn per_period_sql(p: &Params) -> String {
         Some(_) => format!("SELECT DISTINCT segment FROM {TABLE}"),
     };
     format!(
-        "WITH s AS (SELECT *, MAX(CASE WHEN first_step THEN mrr_start_minor END)
-               OVER (PARTITION BY ck, period) AS period_start_minor FROM {TABLE}),
+        "WITH s AS (SELECT * FROM {TABLE}),
+         -- Growth MRR: expansion of the customers who had MRR when the
+         -- period started (a hash aggregation per customer and period
+         -- rather than a window, which would sort every row).
+         cg AS (SELECT period, segment, SUM(expansion_minor) AS expansion_minor,
+             MAX(CASE WHEN first_step THEN mrr_start_minor END) AS period_start_minor
+           FROM s WHERE expansion_minor > 0 OR first_step GROUP BY ck, period, segment),
+         gm AS (SELECT period, segment,
+             SUM(CASE WHEN period_start_minor > 0 THEN expansion_minor ELSE 0 END) AS growth_mrr_minor
+           FROM cg GROUP BY period, segment),
          a AS (SELECT period, segment,
              SUM(CASE WHEN first_step THEN mrr_start_minor ELSE 0 END) AS mrr_start_minor,
              SUM(new_minor) AS new_minor, SUM(expansion_minor) AS expansion_minor,
              SUM(reactivation_minor) AS reactivation_minor, SUM(contraction_minor) AS contraction_minor,
              SUM(churn_minor) AS churn_minor,
              SUM(CASE WHEN last_step THEN mrr_end_minor ELSE 0 END) AS mrr_end_minor,
-             SUM(CASE WHEN period_start_minor > 0 THEN expansion_minor ELSE 0 END) AS growth_mrr_minor,
              SUM(CASE WHEN first_step AND mrr_start_minor > 0 THEN 1 ELSE 0 END) AS customers_start,
              SUM(CASE WHEN last_step AND mrr_end_minor > 0 THEN 1 ELSE 0 END) AS customers,
              SUM(CASE WHEN mrr_start_minor > 0 THEN 1 ELSE 0 END) AS step_base,
@@ -369,11 +378,12 @@ fn per_period_sql(p: &Params) -> String {
              COALESCE(a.mrr_start_minor, 0) AS mrr_start_minor, COALESCE(a.new_minor, 0) AS new_minor,
              COALESCE(a.expansion_minor, 0) AS expansion_minor, COALESCE(a.reactivation_minor, 0) AS reactivation_minor,
              COALESCE(a.contraction_minor, 0) AS contraction_minor, COALESCE(a.churn_minor, 0) AS churn_minor,
-             COALESCE(a.mrr_end_minor, 0) AS mrr_end_minor, COALESCE(a.growth_mrr_minor, 0) AS growth_mrr_minor,
+             COALESCE(a.mrr_end_minor, 0) AS mrr_end_minor, COALESCE(gm.growth_mrr_minor, 0) AS growth_mrr_minor,
              COALESCE(a.customers_start, 0) AS customers_start, COALESCE(a.customers, 0) AS customers,
              COALESCE(a.churned_customers, 0) AS churned_customers,
              CAST(a.churned_customers AS DOUBLE) / NULLIF(a.step_base, 0) AS step_churn
-           FROM per CROSS JOIN seg LEFT JOIN a ON a.period = per.period AND a.segment = seg.segment),
+           FROM per CROSS JOIN seg LEFT JOIN a ON a.period = per.period AND a.segment = seg.segment
+             LEFT JOIN gm ON gm.period = per.period AND gm.segment = seg.segment),
          y AS (SELECT *, step_churn * {per_month} AS churn_rate,
              CAST(mrr_end_minor AS DOUBLE) / NULLIF(customers, 0) AS arpa,
              ROUND(100.0 * (contraction_minor + churn_minor - expansion_minor - reactivation_minor)
