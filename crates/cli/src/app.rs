@@ -118,12 +118,7 @@ fn write_charts(report: &clientela_engine::Report, dir: &Path) -> Result<()> {
 
 async fn customers(db: &Path, a: CustomersArgs, config: Config) -> Result<ExitCode> {
     let engine = source::engine(db, &a.query, config).await?;
-    let p = engine
-        .params(&ReportRequest {
-            as_of: a.query.as_of,
-            ..Default::default()
-        })
-        .await?;
+    let p = source::params_at(&engine, &a.query).await?;
     let stage = a.stage.as_deref().map(str::parse).transpose()?;
     let limit = (a.limit > 0).then_some(a.limit);
     let report = engine.customers(&p, stage, &a.sort, limit).await?;
@@ -133,12 +128,7 @@ async fn customers(db: &Path, a: CustomersArgs, config: Config) -> Result<ExitCo
 
 async fn customer(db: &Path, a: CustomerArgs, config: Config) -> Result<ExitCode> {
     let engine = source::engine(db, &a.query, config).await?;
-    let p = engine
-        .params(&ReportRequest {
-            as_of: a.query.as_of,
-            ..Default::default()
-        })
-        .await?;
+    let p = source::params_at(&engine, &a.query).await?;
     let profile = engine.customer(&p, &a.id).await?;
     if profile.summary.num_rows() == 0 {
         bail!("customer {:?} is not known on {}", a.id, p.as_of());

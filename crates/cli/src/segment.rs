@@ -77,21 +77,9 @@ async fn save(db: &Path, a: SegmentSaveArgs, config: Config) -> Result<ExitCode>
             bail!("segment save: a segment is checked on all customers; leave out --segment and --where");
         }
         let engine = source::engine(db, &a.query, config).await?;
-        let p = engine
-            .params(&ReportRequest {
-                as_of: a.query.as_of,
-                ..Default::default()
-            })
-            .await?;
+        let p = source::params_at(&engine, &a.query).await?;
         let size = engine.segment_size(&p, &a.expression).await?;
-        eprintln!(
-            "segment {}: {} of {} customers ({:.1} %) on {}",
-            a.name,
-            size.members,
-            size.customers,
-            100.0 * size.members as f64 / size.customers.max(1) as f64,
-            p.as_of()
-        );
+        source::report_size(&format!("segment {}", a.name), size, &p);
     }
     let replaced = Store::open(db)?.save_segment(&a.name, &a.expression, &a.description)?;
     eprintln!(

@@ -5,7 +5,7 @@ use crate::args::{InputArgs, OnErrorArg, QueryArgs};
 use anyhow::{bail, Context, Result};
 use clientela_core::time::TimeParser;
 use clientela_core::{Config, RecordKind};
-use clientela_engine::{Engine, ReportRequest};
+use clientela_engine::{Engine, Params, ReportRequest, SegmentSize};
 use clientela_ingest::{parse_mapping, read_files, Delimiter, OnError, Parallel, ReadOptions};
 use clientela_store::Store;
 use clientela_table::arrow::record_batch::RecordBatch;
@@ -135,25 +135,36 @@ pub async fn engine_with(
 ) -> Result<Engine> {
     let mut engine = Engine::new(dataset(db, q, &config, columns)?, config)?;
     if let Some((label, expression)) = segment_filter(db, q)? {
-        let p = engine
-            .params(&ReportRequest {
-                as_of: q.as_of,
-                ..Default::default()
-            })
-            .await?;
+        let p = params_at(&engine, q).await?;
         let size = engine
             .restrict_to_segment(&p, &expression)
             .await
             .with_context(|| label.clone())?;
-        eprintln!(
-            "{label}: {} of {} customers ({:.1} %) on {}",
-            size.members,
-            size.customers,
-            100.0 * size.members as f64 / size.customers.max(1) as f64,
-            p.as_of()
-        );
+        report_size(&label, size, &p);
     }
     Ok(engine)
+}
+
+/// The engine's parameters at the query's as-of date, with the purchase
+/// model fitted (as every per-customer command needs them).
+pub async fn params_at(engine: &Engine, q: &QueryArgs) -> Result<Params> {
+    Ok(engine
+        .params(&ReportRequest {
+            as_of: q.as_of,
+            ..Default::default()
+        })
+        .await?)
+}
+
+/// Tells on stderr how many customers a segment holds.
+pub fn report_size(label: &str, size: SegmentSize, p: &Params) {
+    eprintln!(
+        "{label}: {} of {} customers ({:.1} %) on {}",
+        size.members,
+        size.customers,
+        100.0 * size.members as f64 / size.customers.max(1) as f64,
+        p.as_of()
+    );
 }
 
 /// The `--segment` (looked up in the store) or `--where` expression, with

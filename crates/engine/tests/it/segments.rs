@@ -95,38 +95,26 @@ async fn the_segment_report_cuts_the_base_every_way() {
     );
     let stages = &r.section("segments_stage").unwrap().batch;
     assert_eq!(column(stages, "segment")[0], "prospect");
-    assert_eq!(
-        cell(&r, "segments_stage", "segment", "loyal", "avg_capital"),
-        "230.00"
-    );
+    // (section, segment, column, value); IT: A B G H J M N, latest NPS A 3
+    // (detractor) and B 8 (passive).
+    for (section, segment, name, value) in [
+        ("segments_stage", "loyal", "avg_capital", "230.00"),
+        ("segments_by_country", "IT", "customers", "7"),
+        ("segments_by_country", "IT", "nps_answers", "2"),
+        ("segments_by_country", "IT", "nps", "-50.0"),
+        ("segments_by_country", "IT", "customers_pct", "50.0"),
+        ("segments_by_age_band", "25-34", "customers", "1"),
+        ("segments_by_age_band", "(none)", "customers", "11"),
+    ] {
+        assert_eq!(
+            cell(&r, section, "segment", segment, name),
+            value,
+            "{section} {segment} {name}"
+        );
+    }
     let tags = &r.section("segments_tags").unwrap().batch;
     assert_eq!(column(tags, "segment"), ["music", "sport", "(no tags)"]);
     assert_eq!(column(tags, "customers"), ["2", "2", "11"]);
-    // IT: A B G H J M N; latest NPS A 3 (detractor), B 8 (passive).
-    assert_eq!(
-        cell(&r, "segments_by_country", "segment", "IT", "customers"),
-        "7"
-    );
-    assert_eq!(
-        cell(&r, "segments_by_country", "segment", "IT", "nps_answers"),
-        "2"
-    );
-    assert_eq!(
-        cell(&r, "segments_by_country", "segment", "IT", "nps"),
-        "-50.0"
-    );
-    assert_eq!(
-        cell(&r, "segments_by_country", "segment", "IT", "customers_pct"),
-        "50.0"
-    );
-    assert_eq!(
-        cell(&r, "segments_by_age_band", "segment", "25-34", "customers"),
-        "1"
-    );
-    assert_eq!(
-        cell(&r, "segments_by_age_band", "segment", "(none)", "customers"),
-        "11"
-    );
     let s = &r.section("segments_saved").unwrap().batch;
     assert_eq!(column(s, "segment"), ["big", "italians"]);
     assert_eq!(column(s, "customers"), ["3", "7"]); // A 230, E 120, C 60
