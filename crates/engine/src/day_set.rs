@@ -55,10 +55,24 @@ fn to_bytes(words: &[u64]) -> Vec<u8> {
     words.iter().flat_map(|w| w.to_le_bytes()).collect()
 }
 
-/// The set days (as offsets from `from`) of a serialised set, in order.
-fn offsets(bytes: &[u8]) -> impl Iterator<Item = i64> + '_ {
-    bytes.chunks_exact(8).enumerate().flat_map(|(k, chunk)| {
-        let mut w = u64::from_le_bytes(chunk.try_into().expect("8 bytes"));
+/// Word `k` of a serialised set (0 past its end).
+fn word(bytes: &[u8], k: usize) -> u64 {
+    bytes
+        .get(k * 8..k * 8 + 8)
+        .map_or(0, |c| u64::from_le_bytes(c.try_into().expect("8 bytes")))
+}
+
+/// The set days (as offsets from `from`) of a serialised set from offset
+/// `start` on, in order; only the words from `start`'s are read.
+fn offsets_from(bytes: &[u8], start: i64) -> impl Iterator<Item = i64> + '_ {
+    let start = start.max(0);
+    let first = (start / 64) as usize;
+    let words = bytes.len() / 8;
+    (first..words).flat_map(move |k| {
+        let mut w = word(bytes, k);
+        if k == first {
+            w &= u64::MAX << (start % 64);
+        }
         std::iter::from_fn(move || {
             (w != 0).then(|| {
                 let bit = w.trailing_zeros() as i64;
@@ -69,20 +83,39 @@ fn offsets(bytes: &[u8]) -> impl Iterator<Item = i64> + '_ {
     })
 }
 
+/// Set bits at offsets in `[lo, hi)`, a word at a time.
+fn popcount_range(bytes: &[u8], lo: i64, hi: i64) -> i32 {
+    let (lo, hi) = (lo.max(0), hi.min(bytes.len() as i64 * 8));
+    if lo >= hi {
+        return 0;
+    }
+    let (first, last) = ((lo / 64) as usize, ((hi - 1) / 64) as usize);
+    (first..=last)
+        .map(|k| {
+            let mut w = word(bytes, k);
+            if k == first {
+                w &= u64::MAX << (lo % 64);
+            }
+            if k == last && hi % 64 != 0 {
+                w &= u64::MAX >> (64 - hi % 64);
+            }
+            w.count_ones() as i32
+        })
+        .sum()
+}
+
 /// Set days in `[lo, hi)`.
 pub(crate) fn count_days(bytes: &[u8], from: i64, lo: i64, hi: i64) -> i32 {
-    offsets(bytes)
-        .map(|i| from + i)
-        .filter(|d| (lo..hi).contains(d))
-        .count() as i32
+    popcount_range(bytes, lo - from, hi - from)
 }
 
 /// Days t in `[lo, hi)` with a set day in `(t − width, t]`: the union of
 /// the spans `[d, d + width − 1]` of the set days d, cut to `[lo, hi)`.
+/// Only the days from `lo − width + 1` on can reach the range.
 pub(crate) fn cover_days(bytes: &[u8], from: i64, lo: i64, hi: i64, width: i64) -> i32 {
     let mut covered_until = lo; // days before this are counted or out of range
     let mut n = 0;
-    for d in offsets(bytes).map(|i| from + i) {
+    for d in offsets_from(bytes, lo - width + 1 - from).map(|i| from + i) {
         if d >= hi {
             break;
         }
@@ -402,9 +435,29 @@ mod tests {
     #[test]
     fn days_out_of_range_are_left_out() {
         let s = set(&[99, 100, 163, 164, 299, 300], 100, 200);
-        assert_eq!(offsets(&s).collect::<Vec<_>>(), [0, 63, 64, 199]);
+        assert_eq!(offsets_from(&s, 0).collect::<Vec<_>>(), [0, 63, 64, 199]);
         assert_eq!(count_days(&s, 100, 100, 300), 4);
         assert_eq!(count_days(&s, 100, 150, 164), 1);
+    }
+
+    #[test]
+    fn counts_by_words_equal_counts_day_by_day() {
+        let days: Vec<i32> = (0..300).filter(|d| d % 7 == 0 || d % 11 == 3).collect();
+        let s = set(&days, 0, 300);
+        for lo in [0, 1, 63, 64, 65, 127, 128, 200] {
+            for hi in [0, 5, 64, 65, 128, 129, 299, 300, 400] {
+                let want = days.iter().filter(|&&d| lo <= d && d < hi).count() as i32;
+                assert_eq!(
+                    count_days(&s, 0, lo as i64, hi as i64),
+                    want,
+                    "[{lo}, {hi})"
+                );
+            }
+        }
+        assert_eq!(
+            offsets_from(&s, 70).next(),
+            days.iter().map(|&d| d as i64).find(|&d| d >= 70)
+        );
     }
 
     #[test]
@@ -450,10 +503,10 @@ mod tests {
         g.update_batch(&[days], &[0, 1, 0, 2], None, 3).unwrap();
         let first = g.evaluate(EmitTo::First(2)).unwrap();
         let first = first.as_binary::<i32>();
-        assert_eq!(offsets(first.value(0)).collect::<Vec<_>>(), [1, 3]);
-        assert_eq!(offsets(first.value(1)).collect::<Vec<_>>(), [2]);
+        assert_eq!(offsets_from(first.value(0), 0).collect::<Vec<_>>(), [1, 3]);
+        assert_eq!(offsets_from(first.value(1), 0).collect::<Vec<_>>(), [2]);
         let rest = g.evaluate(EmitTo::All).unwrap();
         assert_eq!(rest.len(), 1);
-        assert_eq!(offsets(rest.as_binary::<i32>().value(0)).count(), 0);
+        assert_eq!(offsets_from(rest.as_binary::<i32>().value(0), 0).count(), 0);
     }
 }

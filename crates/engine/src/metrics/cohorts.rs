@@ -60,20 +60,26 @@ fn members_sql(p: &Params) -> String {
 }
 
 /// SQL of the activity table: per member and offset, whether they paid and
-/// the net amount of their orders.
+/// the net amount of their orders. The orders are first folded per customer
+/// and period on one packed key (ck · 128 + period index: trends have at
+/// most 60 periods), which DataFusion groups several times faster than the
+/// four columns of the result, then joined to the (fewer) members.
 fn activity_sql(p: &Params) -> String {
     let (first, d, g) = (p.first_start(), p.d, p.granularity.name());
     format!(
-        "SELECT ci, segment, k, ck, MAX(CASE WHEN amount_minor > 0 THEN 1 ELSE 0 END) AS active,
-           SUM(amount_minor) AS revenue_minor
-         FROM (SELECT m.ci, m.segment, m.ck, o.amount_minor,
-             cl_period_index(o.day, {first}, '{g}') - m.ci AS k
-           FROM orders o JOIN {MEMBERS} m ON m.ck = o.ck
-           WHERE o.day >= {first} AND o.day <= {d}) x
-         WHERE k >= 0
-         GROUP BY ci, segment, k, ck"
+        "SELECT m.ci, m.segment, CAST(a.pi - m.ci AS INT) AS k, a.ck, a.active, a.revenue_minor
+         FROM (SELECT key / {PACK} AS ck, key % {PACK} AS pi, active, revenue_minor
+           FROM (SELECT ck * {PACK} + cl_period_index(day, {first}, '{g}') AS key,
+               MAX(CASE WHEN amount_minor > 0 THEN 1 ELSE 0 END) AS active,
+               SUM(amount_minor) AS revenue_minor
+             FROM orders WHERE day >= {first} AND day <= {d} GROUP BY 1)) a
+         JOIN {MEMBERS} m ON m.ck = a.ck
+         WHERE a.pi >= m.ci"
     )
 }
+
+/// Period indexes per customer in the packed key of [`activity_sql`].
+const PACK: i64 = 128;
 
 /// The grid of cohort × offset for every cohort with members: `(ci,
 /// segment, cohort, k, size)`, offsets up to the period of D.

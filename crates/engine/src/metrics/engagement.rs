@@ -78,19 +78,34 @@ fn days_sql(p: &Params) -> String {
 fn engagement_sql(p: &Params) -> String {
     let first = p.first_start();
     let from = set_from(p);
+    // One pass over the customers' sets: four sums per period, as columns
+    // of one row per segment, then one row per period and segment. (A join
+    // of every customer with every period would make a row per pair.)
+    let mut sums = Vec::new();
+    let mut per_period = Vec::new();
+    for (i, (start, next)) in p.periods().into_iter().enumerate() {
+        let hi = next.min(p.d + 1);
+        let days = format!("cl_day_count(days, {from}, {start}, {hi})");
+        sums.push(format!(
+            "SUM({days}) AS dau_{i}, SUM(cl_day_cover(days, {from}, {start}, {hi}, {WAU_DAYS})) AS wau_{i},
+             SUM(CASE WHEN {days} > 0 THEN 1 ELSE 0 END) AS active_{i},
+             SUM(CASE WHEN {days} >= {REPEAT_MIN_DAYS} THEN 1 ELSE 0 END) AS repeats_{i}"
+        ));
+        per_period.push(format!(
+            "SELECT CAST({start} AS BIGINT) AS p, segment, dau_{i} AS dau_sum, wau_{i} AS wau_sum,
+               active_{i} AS active, repeats_{i} AS repeats FROM w"
+        ));
+    }
     format!(
         "WITH per AS {periods},
          g AS (SELECT per.p, per.last_day, s.segment FROM per CROSS JOIN {segments} s),
-         x AS (SELECT per.p, c.segment,
-             cl_day_count(c.days, {from}, per.p, per.last_day + 1) AS days,
-             cl_day_cover(c.days, {from}, per.p, per.last_day + 1, {WAU_DAYS}) AS wau
-           FROM {DAYS} c CROSS JOIN per),
-         m AS (SELECT p, segment, SUM(days) AS dau_sum, SUM(wau) AS wau_sum,
-             SUM(CASE WHEN days > 0 THEN 1 ELSE 0 END) AS active,
-             SUM(CASE WHEN days >= {REPEAT_MIN_DAYS} THEN 1 ELSE 0 END) AS repeats
-           FROM x GROUP BY p, segment),
-         i AS (SELECT {period} AS p, {seg} AS segment, COUNT(*) AS interactions
+         w AS (SELECT segment, {sums} FROM {DAYS} GROUP BY segment),
+         m AS ({per_period}),
+         -- Counted per day first (a few hundred groups), so that the
+         -- period of a day is worked out per day, not per event.
+         i0 AS (SELECT e.day, {seg} AS segment, COUNT(*) AS n
            FROM ({events}) e{seg_join} GROUP BY 1, 2),
+         i AS (SELECT {period} AS p, segment, SUM(n) AS interactions FROM i0 GROUP BY 1, 2),
          y AS (SELECT g.p, g.segment, CAST(g.last_day - g.p + 1 AS DOUBLE) AS n_days,
              COALESCE(m.dau_sum, 0) AS dau_sum, COALESCE(m.wau_sum, 0) AS wau_sum,
              COALESCE(m.active, 0) AS active, COALESCE(i.interactions, 0) AS interactions,
@@ -113,7 +128,9 @@ fn engagement_sql(p: &Params) -> String {
          FROM y ORDER BY period, segment",
         periods = p.periods_values(),
         segments = segments_sql(p),
-        period = p.period_of("e.day"),
+        sums = sums.join(",\n             "),
+        per_period = per_period.join(" UNION ALL "),
+        period = p.period_of("day"),
         events = p.interactions_sql(first - 1),
         seg = p.segment_sql(),
         seg_join = p.seg_join("e"),
