@@ -317,9 +317,8 @@ fn stage_sql(p: &Params, facts_table: &str) -> String {
     format!(
         "WITH cand AS (SELECT ck FROM {facts_table}
     WHERE paying AND silence_days > {min_risk} AND silence_days < {churn}),
-g AS (SELECT ck, CAST(day - lag(day) OVER (PARTITION BY ck ORDER BY time) AS DOUBLE) AS gap
-  FROM orders WHERE amount_minor > 0 AND day <= {d} AND ck IN (SELECT ck FROM cand)),
-m AS (SELECT ck, median(gap) AS median_gap_days FROM g WHERE gap IS NOT NULL GROUP BY ck)
+m AS (SELECT ck, cl_median_gap(day) AS median_gap_days
+  FROM orders WHERE amount_minor > 0 AND day <= {d} AND ck IN (SELECT ck FROM cand) GROUP BY ck)
 SELECT f.*, m.median_gap_days,
   greatest(CAST({min_risk} AS DOUBLE), {mult} * COALESCE(m.median_gap_days, 0)) AS at_risk_after_days,
   {p_alive} AS p_alive,
@@ -367,11 +366,14 @@ pub(crate) async fn materialize_stages(
     table: &str,
 ) -> Result<(), EngineError> {
     let facts_table = format!("{table}_facts");
+    let mut clock = crate::Clock::new();
     materialize(ctx, &facts_sql(p), &facts_table).await?;
+    clock.lap("facts");
     if p.purchase_model.is_some() {
         crate::value::ensure_summary(ctx, p.d).await?;
     }
     materialize(ctx, &stage_sql(p, &facts_table), table).await?;
+    clock.lap("stages (median gaps, P(alive), rules)");
     ctx.deregister_table(&facts_table)?;
     Ok(())
 }

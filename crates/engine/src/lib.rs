@@ -12,6 +12,7 @@ mod day_set;
 mod error;
 mod facts;
 mod growth;
+mod median_gap;
 mod metrics;
 mod params;
 mod profile;
@@ -63,6 +64,15 @@ pub fn analytic_columns(kind: clientela_core::RecordKind) -> Option<&'static [&'
     })
 }
 
+/// Registers every function the plans call by name (scalar and aggregate),
+/// in any context that runs them.
+fn register_functions(ctx: &SessionContext) {
+    udf::register(ctx);
+    day_set::register(ctx);
+    median_gap::register(ctx);
+    value::udf::register(ctx);
+}
+
 /// An engine over one data set.
 pub struct Engine {
     ctx: SessionContext,
@@ -81,9 +91,7 @@ impl Engine {
         config.validate()?;
         let mut clock = report::Clock::new();
         let ctx = SessionContext::new();
-        udf::register(&ctx);
-        day_set::register(&ctx);
-        value::udf::register(&ctx);
+        register_functions(&ctx);
         let info = tables::register(&ctx, dataset, &config)?;
         clock.lap("register tables");
         Ok(Engine {

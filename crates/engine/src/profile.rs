@@ -147,7 +147,7 @@ impl Engine {
         // One partition: on a handful of rows, repartitioning only costs.
         let config = datafusion::prelude::SessionConfig::new().with_target_partitions(1);
         let ctx = datafusion::prelude::SessionContext::new_with_config(config);
-        crate::udf::register(&ctx);
+        crate::register_functions(&ctx);
         for kind in clientela_core::RecordKind::ALL {
             let t = kind.table();
             let sql = if kind.has_customer() {
