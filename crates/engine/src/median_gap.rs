@@ -251,7 +251,8 @@ mod tests {
         // Group 0: 0 10 30 → gaps 10 20 → 15; group 1: 100 130 → 30.
         let groups = [0, 1, 0, 0, 1];
         let mut a = DaysGroups { days: Vec::new() };
-        a.update_batch(&[days.clone()], &groups, None, 2).unwrap();
+        a.update_batch(std::slice::from_ref(&days), &groups, None, 2)
+            .unwrap();
         let state = a.state(EmitTo::All).unwrap();
         let mut b = DaysGroups { days: Vec::new() };
         b.merge_batch(&state, &[0, 1], 2).unwrap();
