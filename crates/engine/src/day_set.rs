@@ -17,7 +17,7 @@
 use datafusion::arrow::array::{
     Array, ArrayRef, AsArray, BinaryArray, BinaryBuilder, BooleanArray, Int32Array,
 };
-use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Int32Type, Int64Type};
+use datafusion::arrow::datatypes::{DataType, FieldRef, Int32Type, Int64Type};
 use datafusion::common::{exec_err, Result, ScalarValue};
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 use datafusion::logical_expr::{
@@ -171,11 +171,7 @@ impl AggregateUDFImpl for DaySet {
     }
 
     fn state_fields(&self, args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
-        Ok(vec![Arc::new(Field::new(
-            format!("{}[set]", args.name),
-            DataType::Binary,
-            true,
-        ))])
+        crate::udaf::binary_state(&args, "set")
     }
 
     fn accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
@@ -291,7 +287,7 @@ impl GroupsAccumulator for DaySetGroups {
         let days = values[0].as_primitive::<Int32Type>();
         let (from, n) = (self.from, self.days);
         for (row, &g) in group_indices.iter().enumerate() {
-            let kept = opt_filter.is_none_or(|f| f.is_valid(row) && f.value(row));
+            let kept = crate::udaf::kept(opt_filter, row);
             if kept && days.is_valid(row) {
                 insert(self.group(g), days.value(row), from, n);
             }
@@ -333,7 +329,7 @@ impl GroupsAccumulator for DaySetGroups {
         let mut words = vec![0u64; self.per_group];
         let mut b = BinaryBuilder::with_capacity(days.len(), days.len() * self.per_group * 8);
         for row in 0..days.len() {
-            let kept = opt_filter.is_none_or(|f| f.is_valid(row) && f.value(row));
+            let kept = crate::udaf::kept(opt_filter, row);
             words.fill(0);
             if kept && days.is_valid(row) {
                 insert(&mut words, days.value(row), self.from, self.days);

@@ -21,6 +21,7 @@ mod segment_report;
 mod segments;
 mod sql;
 mod tables;
+mod udaf;
 mod udf;
 pub mod value;
 

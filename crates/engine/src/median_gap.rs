@@ -11,7 +11,7 @@
 use datafusion::arrow::array::{
     Array, ArrayRef, AsArray, BinaryBuilder, BooleanArray, Float64Array,
 };
-use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Int32Type};
+use datafusion::arrow::datatypes::{DataType, FieldRef, Int32Type};
 use datafusion::common::{Result, ScalarValue};
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 use datafusion::logical_expr::{
@@ -67,11 +67,7 @@ impl AggregateUDFImpl for MedianGap {
     }
 
     fn state_fields(&self, args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
-        Ok(vec![Arc::new(Field::new(
-            format!("{}[days]", args.name),
-            DataType::Binary,
-            true,
-        ))])
+        crate::udaf::binary_state(&args, "days")
     }
 
     fn accumulator(&self, _args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
@@ -146,7 +142,7 @@ impl GroupsAccumulator for DaysGroups {
         self.days.resize_with(total_num_groups, Vec::new);
         let days = values[0].as_primitive::<Int32Type>();
         for (row, &g) in group_indices.iter().enumerate() {
-            let kept = opt_filter.is_none_or(|f| f.is_valid(row) && f.value(row));
+            let kept = crate::udaf::kept(opt_filter, row);
             if kept && days.is_valid(row) {
                 self.days[g].push(days.value(row));
             }
@@ -197,7 +193,7 @@ impl GroupsAccumulator for DaysGroups {
         let days = values[0].as_primitive::<Int32Type>();
         let mut b = BinaryBuilder::with_capacity(days.len(), days.len() * 4);
         for row in 0..days.len() {
-            let kept = opt_filter.is_none_or(|f| f.is_valid(row) && f.value(row));
+            let kept = crate::udaf::kept(opt_filter, row);
             if kept && days.is_valid(row) {
                 b.append_value(days.value(row).to_le_bytes());
             } else {
