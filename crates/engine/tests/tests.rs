@@ -269,6 +269,19 @@ async fn customer_profile_shows_stage_history() {
 }
 
 #[tokio::test]
+async fn a_profile_scores_p_alive_when_the_base_fits_a_purchase_model() {
+    // Enough buyers to fit the model: the stage rule calls cl_p_alive in
+    // the profile's own single-customer context too.
+    let data = clientela_demo::generate(&clientela_demo::DemoConfig::with_customers(200));
+    let e = Engine::new(Dataset::from_canonical(&data.tables), Config::default()).unwrap();
+    let p = e.params(&ReportRequest::default()).await.unwrap();
+    assert!(p.purchase_model.is_some(), "the demo base fits a model");
+    let prof = e.customer(&p, "C0000001").await.unwrap();
+    assert_eq!(prof.summary.num_rows(), 1);
+    assert!(!prof.stage_history.is_empty());
+}
+
+#[tokio::test]
 async fn mixed_currencies_are_an_error() {
     let mut ds = load("basic");
     let orders = ds.tables.get_mut(&RecordKind::Order).unwrap();
