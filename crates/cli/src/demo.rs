@@ -73,7 +73,9 @@ pub async fn run(a: DemoArgs, config: Config) -> Result<ExitCode> {
     eprintln!(
         "\nThe demo store is {db}. Explore it, e.g.:\n  clientela --db {db} customers --stage at_risk\n  \
          clientela --db {db} report --by channel\n  clientela --db {db} clv --model auto\n  \
-         clientela --db {db} growth --period quarter\n  \
+         clientela --db {db} growth --period quarter --charts charts/\n  \
+         clientela --db {db} segments --attributes country,age_band\n  \
+         clientela --db {db} report --where \"value_tier = 'platinum'\"\n  \
          clientela --db {db} sql \"SELECT stage, COUNT(*) FROM customers GROUP BY stage\"",
         db = a.demo_db.display()
     );
