@@ -4,6 +4,7 @@
 use chrono::{Datelike, NaiveDate};
 use clientela_core::Granularity;
 use datafusion::arrow::array::{Array, ArrayRef, Int32Array, Int64Array};
+use datafusion::arrow::array::{ArrowPrimitiveType, PrimitiveArray};
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::{exec_err, Result, ScalarValue};
 use datafusion::logical_expr::{
@@ -103,7 +104,10 @@ const TABLE_DAYS: i64 = 1 << 16;
 /// `f` of every day, null for null. The days of a batch of events cover a
 /// few years at most, so `f` (calendar arithmetic) is worked out once per
 /// distinct day in a table instead of once per row.
-fn map_days(days: &Int32Array, f: impl Fn(i32) -> i32) -> Int32Array {
+fn map_days<O: ArrowPrimitiveType>(
+    days: &Int32Array,
+    f: impl Fn(i32) -> O::Native,
+) -> PrimitiveArray<O> {
     let (lo, hi) = match (
         datafusion::arrow::compute::min(days),
         datafusion::arrow::compute::max(days),
@@ -115,7 +119,7 @@ fn map_days(days: &Int32Array, f: impl Fn(i32) -> i32) -> Int32Array {
     if span > TABLE_DAYS || span as usize > 2 * days.len() {
         return days.iter().map(|d| d.map(&f)).collect();
     }
-    let table: Vec<i32> = (lo..=hi).map(&f).collect();
+    let table: Vec<O::Native> = (lo..=hi).map(&f).collect();
     days.iter()
         .map(|d| d.map(|d| table[(d - lo) as usize]))
         .collect()
@@ -139,9 +143,6 @@ fn udf(
     create_udf(name, inputs, output, Volatility::Immutable, f)
 }
 
-/// Registers `cl_period_start(day, 'month')`, `cl_period_index(day, first,
-/// 'month')`, `cl_bounds_mask(day, 'x0,x1,…', window)` and
-/// `cl_span_mask(from, to, 'x0,x1,…')`.
 /// Whether a `;`-separated tag list holds `tag` (tags trimmed, letters
 /// compared without case): the psychographic segments' test.
 pub(crate) fn has_tag(tags: &str, tag: &str) -> bool {
@@ -158,6 +159,9 @@ fn strings(v: &ColumnarValue, rows: usize) -> Result<datafusion::arrow::array::S
         .clone())
 }
 
+/// Registers `has_tag(tags, 'x')`, `cl_period_start(day, 'month')`,
+/// `cl_period_index(day, first, 'month')`, `cl_bounds_mask(day, 'x0,x1,…',
+/// window)` and `cl_span_mask(from, to, 'x0,x1,…')`.
 pub(crate) fn register(ctx: &SessionContext) {
     use DataType::{Boolean, Int32, Int64, Utf8};
     ctx.register_udf(udf(
@@ -186,7 +190,7 @@ pub(crate) fn register(ctx: &SessionContext) {
         Arc::new(|args: &[ColumnarValue]| {
             let g = granularity(&args[1], "cl_period_start")?;
             let days = ints(&args[0], rows_of(args))?;
-            let out = map_days(&days, |d| period_start(d, g));
+            let out: Int32Array = map_days(&days, |d| period_start(d, g));
             Ok(ColumnarValue::Array(Arc::new(out)))
         }),
     ));
@@ -198,7 +202,7 @@ pub(crate) fn register(ctx: &SessionContext) {
             let first = literal_int(&args[1], "cl_period_index")?;
             let g = granularity(&args[2], "cl_period_index")?;
             let days = ints(&args[0], rows_of(args))?;
-            let out = map_days(&days, |d| period_index(d, first, g));
+            let out: Int32Array = map_days(&days, |d| period_index(d, first, g));
             Ok(ColumnarValue::Array(Arc::new(out)))
         }),
     ));
@@ -210,10 +214,7 @@ pub(crate) fn register(ctx: &SessionContext) {
             let bounds = parse_bounds(&args[1], "cl_bounds_mask")?;
             let window = literal_int(&args[2], "cl_bounds_mask")?;
             let days = ints(&args[0], rows_of(args))?;
-            let out: Int64Array = days
-                .iter()
-                .map(|d| d.map(|d| bounds_mask(d, &bounds, window)))
-                .collect();
+            let out: Int64Array = map_days(&days, |d| bounds_mask(d, &bounds, window));
             Ok(ColumnarValue::Array(Arc::new(out)))
         }),
     ));
@@ -267,7 +268,10 @@ mod tests {
         let sparse = Int32Array::from(vec![Some(-100_000), Some(100_000)]);
         for days in [dense, sparse, Int32Array::from(Vec::<i32>::new())] {
             let want: Int32Array = days.iter().map(|d| d.map(f)).collect();
-            assert_eq!(map_days(&days, f), want);
+            assert_eq!(
+                map_days::<datafusion::arrow::datatypes::Int32Type>(&days, f),
+                want
+            );
         }
     }
 

@@ -20,13 +20,18 @@ pub(crate) async fn sections(
          FROM customer_stage f GROUP BY 1 ORDER BY 1"
     );
     let per = format!(
-        "WITH po AS (SELECT o.ck, {period} AS p, SUM(o.amount_minor) AS net
-           FROM orders o WHERE o.day >= {first} AND o.day <= {d} GROUP BY o.ck, {period})
+        "WITH po AS (SELECT key / {span} AS ck, CAST(key % {span} - {offset} AS INT) AS p, net
+           FROM (SELECT o.ck * {span} + ({period} + {offset}) AS key, SUM(o.amount_minor) AS net
+             FROM orders o WHERE o.day >= {first} AND o.day <= {d} GROUP BY 1))
          SELECT arrow_cast(po.p, 'Date32') AS period, {seg} AS segment,
            SUM(CASE WHEN po.net > 0 THEN 1 ELSE 0 END) AS paying_customers,
            SUM(po.net) AS revenue_minor,
            CAST(ROUND(SUM(po.net) / CAST(NULLIF(SUM(CASE WHEN po.net > 0 THEN 1 ELSE 0 END), 0) AS DOUBLE)) AS BIGINT) AS arppu_minor
          FROM po{join} GROUP BY po.p, 2 ORDER BY po.p, 2",
+        // One packed key (ck · 2²¹ + period start + 2²⁰) groups several
+        // times faster than (ck, period) in DataFusion.
+        span = crate::value::summary::DAY_SPAN,
+        offset = crate::value::summary::DAY_OFFSET,
         period = p.period_of("o.day"),
         first = p.first_start(),
         d = p.d,

@@ -80,9 +80,9 @@ SELECT ck, {} FROM s",
 }
 
 /// Days per customer in the packed (customer, day) key: 2²¹.
-const DAY_SPAN: i64 = 1 << 21;
+pub(crate) const DAY_SPAN: i64 = 1 << 21;
 /// Offset that makes every day within ±2²⁰ of 1970 non-negative.
-const DAY_OFFSET: i64 = 1 << 20;
+pub(crate) const DAY_OFFSET: i64 = 1 << 20;
 /// Values per day in the packed (day, value) minimum: 2⁴².
 const VALUE_SPAN: i64 = 1 << 42;
 
