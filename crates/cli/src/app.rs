@@ -80,24 +80,24 @@ async fn report(db: &Path, a: ReportArgs, config: Config, kind: Kind) -> Result<
         by: a.by,
         periods: a.periods,
     };
-    let (report, charted) = match kind {
+    // The overview's charts of MRR and cohorts need the growth report's
+    // sections too (computed only for charts).
+    let (report, chart_extra) = match kind {
         Kind::Overview => {
             let p = engine.params(&req).await?;
             let report = engine.overview_at(&p).await?;
-            // The charts of MRR and cohorts come from the growth report.
-            let mut charted = report.clone();
-            if a.charts.is_some() {
-                charted.sections.extend(engine.mrr_and_cohorts(&p).await?);
-            }
-            (report, charted)
+            let extra = match a.charts {
+                Some(_) => engine.mrr_and_cohorts(&p).await?,
+                None => Vec::new(),
+            };
+            (report, extra)
         }
-        Kind::Growth => {
-            let report = engine.growth(&req).await?;
-            (report.clone(), report)
-        }
+        Kind::Growth => (engine.growth(&req).await?, Vec::new()),
     };
     output::write_report(&report, &a.out)?;
     if let Some(dir) = &a.charts {
+        let mut charted = report;
+        charted.sections.extend(chart_extra);
         write_charts(&charted, dir)?;
     }
     Ok(ExitCode::SUCCESS)

@@ -233,12 +233,9 @@ impl Engine {
             if !ctx.table_exist(table)? {
                 continue;
             }
+            // `materialize` plans and runs the query before it replaces the table.
             let sql = format!("SELECT * FROM {table} WHERE ck IN (SELECT ck FROM {MEMBERS})");
-            materialize(ctx, &sql, "segment_restricted").await?;
-            let provider = ctx.table_provider("segment_restricted").await?;
-            ctx.deregister_table("segment_restricted")?;
-            ctx.deregister_table(table)?;
-            ctx.register_table(table, provider)?;
+            materialize(ctx, &sql, table).await?;
         }
         // Whatever was computed from the whole base goes.
         let schema = ctx

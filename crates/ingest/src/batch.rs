@@ -116,30 +116,23 @@ impl BatchBuilder {
 
     /// Appends text to column `i` of the pending row.
     pub fn str(&mut self, i: usize, text: &[u8]) {
-        match &mut self.cols[i] {
-            Col::Str {
-                offsets,
-                values,
-                nulls,
-            } => {
-                values.extend_from_slice(text);
-                offsets.push(offset(values.len()));
-                nulls.append_non_null();
-            }
-            Col::Skip => {}
-            _ => panic!("text for a column of another type in {}", self.kind),
-        }
+        self.push_text(i, |values| values.extend_from_slice(text));
     }
 
     /// Appends the content of a quoted field, doubled quotes made single.
     pub fn str_unescaped(&mut self, i: usize, content: &[u8]) {
+        self.push_text(i, |values| crate::values::unescape_into(content, values));
+    }
+
+    /// Appends to text column `i` what `write` puts into its value bytes.
+    fn push_text(&mut self, i: usize, write: impl FnOnce(&mut Vec<u8>)) {
         match &mut self.cols[i] {
             Col::Str {
                 offsets,
                 values,
                 nulls,
             } => {
-                crate::values::unescape_into(content, values);
+                write(values);
                 offsets.push(offset(values.len()));
                 nulls.append_non_null();
             }
