@@ -11,8 +11,9 @@
 mod day_set;
 mod error;
 mod facts;
+mod first_day_total;
+mod group_days;
 mod growth;
-mod median_gap;
 mod metrics;
 mod params;
 mod profile;
@@ -70,7 +71,8 @@ pub fn analytic_columns(kind: clientela_core::RecordKind) -> Option<&'static [&'
 fn register_functions(ctx: &SessionContext) {
     udf::register(ctx);
     day_set::register(ctx);
-    median_gap::register(ctx);
+    group_days::register(ctx);
+    first_day_total::register(ctx);
     value::udf::register(ctx);
 }
 

@@ -1,6 +1,6 @@
 //! A report: named tables of results, with money as exact decimals.
 
-use crate::facts::materialize_stages;
+use crate::facts::{materialize_stages, materialize_stages_at};
 use crate::{metrics, Engine, EngineError, Params, ReportRequest};
 use datafusion::arrow::array::{ArrayRef, Decimal128Array, Int64Array};
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
@@ -75,6 +75,21 @@ impl Engine {
         materialize_stages(self.context(), p, "customer_stage").await
     }
 
+    /// [`Engine::stages`] at `p.d` and at [`Params::transition_day`] (the
+    /// end of the previous period) in one pass over the events, registered
+    /// as `customer_stage` and `customer_stage_prev`.
+    pub async fn stages_now_and_before(&self, p: &Params) -> Result<(), EngineError> {
+        let before = p.at(p.transition_day());
+        materialize_stages_at(
+            self.context(),
+            &[
+                (p.clone(), "customer_stage"),
+                (before, "customer_stage_prev"),
+            ],
+        )
+        .await
+    }
+
     /// The overview report (SPEC §2–3): paying, active (with kinds), active
     /// vs inactive, stages and funnel, period lifecycle, churn and
     /// retention, NPS and CSAT, customer capital.
@@ -86,8 +101,8 @@ impl Engine {
     /// [`Engine::overview`] for parameters already resolved (and fitted).
     pub async fn overview_at(&self, p: &Params) -> Result<Report, EngineError> {
         let mut clock = Clock::new();
-        self.stages(p).await?;
-        clock.lap("facts and stages");
+        self.stages_now_and_before(p).await?;
+        clock.lap("facts and stages now and at the end of the previous period");
         let ctx = self.context();
         let mut sections = Vec::new();
         sections.extend(metrics::paying::sections(ctx, p).await?);

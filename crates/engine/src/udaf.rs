@@ -1,4 +1,4 @@
-//! What the engine's aggregate functions (`cl_day_set`, `cl_median_gap`)
+//! What the engine's aggregate functions (`cl_day_set`, `cl_median_gap`, …)
 //! share: each keeps its groups' data itself and passes it between
 //! aggregation phases as one binary per group.
 

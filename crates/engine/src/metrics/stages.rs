@@ -1,7 +1,6 @@
 //! Lifecycle stage distribution, transitions since the previous period and
 //! the funnel prospect → paying → repeat → promoter (SPEC §2, seed 004).
 
-use crate::facts::materialize_stages;
 use crate::report::{section, Section};
 use crate::{EngineError, Params};
 use clientela_core::Stage;
@@ -17,7 +16,9 @@ pub(crate) fn stage_order(col: &str) -> String {
     format!("CASE {col} {} ELSE 99 END", whens.join(" "))
 }
 
-/// `stages`, `stage_transitions` and `funnel`.
+/// `stages`, `stage_transitions` and `funnel`, from `customer_stage` and
+/// `customer_stage_prev` (the stages at [`Params::transition_day`], made
+/// with them by [`crate::Engine::stages_now_and_before`]).
 pub(crate) async fn sections(
     ctx: &SessionContext,
     p: &Params,
@@ -32,7 +33,6 @@ pub(crate) async fn sections(
     );
     // Transitions: stage at the end of the previous period → stage now.
     let prev_day = p.transition_day();
-    materialize_stages(ctx, &p.at(prev_day), "customer_stage_prev").await?;
     let transitions = format!(
         "SELECT COALESCE(b.stage, '(unknown)') AS from_stage, f.stage AS to_stage, COUNT(*) AS customers
          FROM customer_stage f LEFT JOIN customer_stage_prev b ON b.ck = f.ck

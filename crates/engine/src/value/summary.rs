@@ -42,49 +42,46 @@ const SUMMARY_COLUMNS: [&str; 5] = ["frequency", "recency", "t", "monetary_minor
 /// of [`summary_sql`] suffixed `_0`, `_1`, … per end (null where the
 /// customer had not bought yet).
 pub fn summaries_sql(ends: &[i32]) -> String {
-    // Grouping by one packed Int64 key is several times faster in DataFusion
-    // than by (ck, day): ck · 2²¹ + (day + 2²⁰) keeps the order of (ck, day)
-    // for days within ±2²⁰ (±2,870 years) of 1970. The first purchase day's
-    // value rides in the low 42 bits of MIN(day · 2⁴² + value), which holds
-    // daily values below 2⁴² minor units (44 billion in a 2-decimal
-    // currency); a larger one leaves that customer's monetary value empty.
+    // One aggregation by customer: distinct purchase days and the value of
+    // the first purchase day come from `cl_distinct_days` and
+    // `cl_first_day_total`, so the orders are not grouped by (customer,
+    // day) first (a hash table with a row per purchase day).
     let last = ends.iter().copied().max().unwrap_or(0);
     let mut aggregates = Vec::new();
     let mut columns = Vec::new();
     for (i, end) in ends.iter().enumerate() {
-        let filter = format!("FILTER (WHERE k % {DAY_SPAN} - {DAY_OFFSET} <= {end})");
+        let filter = if *end == last {
+            String::new()
+        } else {
+            format!(" FILTER (WHERE day <= {end})")
+        };
         aggregates.push(format!(
-            "COUNT(*) {filter} AS n_{i},
-    MIN(k % {DAY_SPAN}) {filter} - {DAY_OFFSET} AS first_day_{i},
-    MAX(k % {DAY_SPAN}) {filter} - {DAY_OFFSET} AS last_day_{i},
-    SUM(v) {filter} AS total_{i}, MAX(v) {filter} AS largest_{i},
-    MIN((k % {DAY_SPAN}) * {VALUE_SPAN} + v) {filter} % {VALUE_SPAN} AS first_v_{i}"
+            "cl_distinct_days(day){filter} AS n_{i},
+    MIN(day){filter} AS first_day_{i}, MAX(day){filter} AS last_day_{i},
+    SUM(amount_minor){filter} AS total_{i},
+    cl_first_day_total(day, amount_minor){filter} AS first_v_{i}"
         ));
         columns.push(format!(
             "CASE WHEN n_{i} > 0 THEN CAST(n_{i} - 1 AS DOUBLE) END AS frequency_{i},
   CAST(last_day_{i} - first_day_{i} AS DOUBLE) AS recency_{i},
   CAST({end} - first_day_{i} AS DOUBLE) AS t_{i},
-  CASE WHEN n_{i} > 1 AND largest_{i} < {VALUE_SPAN}
-    THEN CAST(total_{i} - first_v_{i} AS DOUBLE) / CAST(n_{i} - 1 AS DOUBLE) END AS monetary_minor_{i},
-  CAST(first_day_{i} AS INT) AS first_day_{i}"
+  CASE WHEN n_{i} > 1 THEN CAST(total_{i} - first_v_{i} AS DOUBLE) / CAST(n_{i} - 1 AS DOUBLE) END AS monetary_minor_{i},
+  first_day_{i}"
         ));
     }
     format!(
-        "WITH pd AS (SELECT ck * {DAY_SPAN} + (day + {DAY_OFFSET}) AS k, SUM(amount_minor) AS v
-    FROM orders WHERE amount_minor >= 0 AND day <= {last} GROUP BY 1),
-s AS (SELECT k / {DAY_SPAN} AS ck, {} FROM pd GROUP BY 1)
+        "WITH s AS (SELECT ck, {}
+  FROM orders WHERE amount_minor >= 0 AND day <= {last} GROUP BY ck)
 SELECT ck, {} FROM s",
         aggregates.join(",\n    "),
         columns.join(",\n  ")
     )
 }
 
-/// Days per customer in the packed (customer, day) key: 2²¹.
+/// Days per customer in a packed (customer, day) key: 2²¹.
 pub(crate) const DAY_SPAN: i64 = 1 << 21;
 /// Offset that makes every day within ±2²⁰ of 1970 non-negative.
 pub(crate) const DAY_OFFSET: i64 = 1 << 20;
-/// Values per day in the packed (day, value) minimum: 2⁴².
-const VALUE_SPAN: i64 = 1 << 42;
 
 /// The summaries in a form the model crate fits.
 #[derive(Debug, Default)]

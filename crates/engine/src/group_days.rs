@@ -1,15 +1,18 @@
-//! `cl_median_gap(day)`: the median of the gaps, in days, between a
-//! group's consecutive days (a customer's orders), as `median(day −
-//! lag(day))` would give it, but without a window: a window sorts every
-//! order of every candidate customer; this keeps each customer's days and
-//! sorts them per customer.
+//! Aggregates over each group's list of days (a customer's order days),
+//! kept per group and sorted once per group at the end, which is cheaper
+//! than a window or a `(customer, day)` grouping that sorts or hashes every
+//! order:
 //!
-//! Same-day orders give gaps of 0, as with the window over order times.
-//! Fewer than two days: null. An even number of gaps: the mean of the two
-//! middle ones (as DataFusion's `median`).
+//! - `cl_median_gap(day)`: the median of the gaps, in days, between the
+//!   group's consecutive days, as `median(day − lag(day))` would give it.
+//!   Same-day orders give gaps of 0, as with the window over order times.
+//!   Fewer than two days: null. An even number of gaps: the mean of the two
+//!   middle ones (as DataFusion's `median`).
+//! - `cl_distinct_days(day)`: how many distinct days the group has (0 for
+//!   none), as `COUNT(DISTINCT day)` but without a hash set per group.
 
 use datafusion::arrow::array::{
-    Array, ArrayRef, AsArray, BinaryBuilder, BooleanArray, Float64Array,
+    Array, ArrayRef, AsArray, BinaryBuilder, BooleanArray, Float64Array, Int64Array,
 };
 use datafusion::arrow::datatypes::{DataType, FieldRef, Int32Type};
 use datafusion::common::{Result, ScalarValue};
@@ -36,6 +39,60 @@ pub(crate) fn median_gap(days: &mut [i32]) -> Option<f64> {
     })
 }
 
+/// How many distinct values `days` holds.
+pub(crate) fn distinct_days(days: &mut [i32]) -> i64 {
+    days.sort_unstable();
+    let repeats = days.windows(2).filter(|w| w[0] == w[1]).count();
+    (days.len() - repeats) as i64
+}
+
+/// What an aggregate makes of each group's days.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum DaysFold {
+    MedianGap,
+    DistinctDays,
+}
+
+impl DaysFold {
+    fn name(self) -> &'static str {
+        match self {
+            DaysFold::MedianGap => "cl_median_gap",
+            DaysFold::DistinctDays => "cl_distinct_days",
+        }
+    }
+
+    fn return_type(self) -> DataType {
+        match self {
+            DaysFold::MedianGap => DataType::Float64,
+            DaysFold::DistinctDays => DataType::Int64,
+        }
+    }
+
+    fn scalar(self, days: &mut [i32]) -> ScalarValue {
+        match self {
+            DaysFold::MedianGap => ScalarValue::Float64(median_gap(days)),
+            DaysFold::DistinctDays => ScalarValue::Int64(Some(distinct_days(days))),
+        }
+    }
+
+    fn array(self, groups: Vec<Vec<i32>>) -> ArrayRef {
+        match self {
+            DaysFold::MedianGap => Arc::new(
+                groups
+                    .into_iter()
+                    .map(|mut d| median_gap(&mut d))
+                    .collect::<Float64Array>(),
+            ),
+            DaysFold::DistinctDays => Arc::new(
+                groups
+                    .into_iter()
+                    .map(|mut d| Some(distinct_days(&mut d)))
+                    .collect::<Int64Array>(),
+            ),
+        }
+    }
+}
+
 fn to_bytes(days: &[i32]) -> Vec<u8> {
     days.iter().flat_map(|d| d.to_le_bytes()).collect()
 }
@@ -49,13 +106,14 @@ fn extend_from_bytes(days: &mut Vec<i32>, bytes: &[u8]) {
 }
 
 #[derive(Debug, PartialEq, Eq, Hash)]
-struct MedianGap {
+struct DaysAggregate {
+    fold: DaysFold,
     signature: Signature,
 }
 
-impl AggregateUDFImpl for MedianGap {
+impl AggregateUDFImpl for DaysAggregate {
     fn name(&self) -> &str {
-        "cl_median_gap"
+        self.fold.name()
     }
 
     fn signature(&self) -> &Signature {
@@ -63,7 +121,7 @@ impl AggregateUDFImpl for MedianGap {
     }
 
     fn return_type(&self, _args: &[DataType]) -> Result<DataType> {
-        Ok(DataType::Float64)
+        Ok(self.fold.return_type())
     }
 
     fn state_fields(&self, args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
@@ -71,7 +129,10 @@ impl AggregateUDFImpl for MedianGap {
     }
 
     fn accumulator(&self, _args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
-        Ok(Box::new(DaysAccumulator { days: Vec::new() }))
+        Ok(Box::new(DaysAccumulator {
+            fold: self.fold,
+            days: Vec::new(),
+        }))
     }
 
     fn groups_accumulator_supported(&self, _args: AccumulatorArgs) -> bool {
@@ -82,13 +143,14 @@ impl AggregateUDFImpl for MedianGap {
         &self,
         _args: AccumulatorArgs,
     ) -> Result<Box<dyn GroupsAccumulator>> {
-        Ok(Box::new(DaysGroups { days: Vec::new() }))
+        Ok(Box::new(DaysGroups::new(self.fold)))
     }
 }
 
 /// One group's days.
 #[derive(Debug)]
 struct DaysAccumulator {
+    fold: DaysFold,
     days: Vec<i32>,
 }
 
@@ -111,7 +173,7 @@ impl Accumulator for DaysAccumulator {
     }
 
     fn evaluate(&mut self) -> Result<ScalarValue> {
-        Ok(ScalarValue::Float64(median_gap(&mut self.days)))
+        Ok(self.fold.scalar(&mut self.days))
     }
 
     fn size(&self) -> usize {
@@ -122,12 +184,26 @@ impl Accumulator for DaysAccumulator {
 /// Every group's days.
 #[derive(Debug)]
 struct DaysGroups {
+    fold: DaysFold,
     days: Vec<Vec<i32>>,
+    /// Days held in all groups: `size` is asked once per batch and must not
+    /// walk every group.
+    held: usize,
 }
 
 impl DaysGroups {
+    fn new(fold: DaysFold) -> DaysGroups {
+        DaysGroups {
+            fold,
+            days: Vec::new(),
+            held: 0,
+        }
+    }
+
     fn take(&mut self, emit_to: EmitTo) -> Vec<Vec<i32>> {
-        emit_to.take_needed(&mut self.days)
+        let taken = emit_to.take_needed(&mut self.days);
+        self.held -= taken.iter().map(Vec::len).sum::<usize>();
+        taken
     }
 }
 
@@ -145,18 +221,15 @@ impl GroupsAccumulator for DaysGroups {
             let kept = crate::udaf::kept(opt_filter, row);
             if kept && days.is_valid(row) {
                 self.days[g].push(days.value(row));
+                self.held += 1;
             }
         }
         Ok(())
     }
 
     fn evaluate(&mut self, emit_to: EmitTo) -> Result<ArrayRef> {
-        let out: Float64Array = self
-            .take(emit_to)
-            .into_iter()
-            .map(|mut d| median_gap(&mut d))
-            .collect();
-        Ok(Arc::new(out))
+        let groups = self.take(emit_to);
+        Ok(self.fold.array(groups))
     }
 
     fn state(&mut self, emit_to: EmitTo) -> Result<Vec<ArrayRef>> {
@@ -178,7 +251,9 @@ impl GroupsAccumulator for DaysGroups {
         let states = values[0].as_binary::<i32>();
         for (row, &g) in group_indices.iter().enumerate() {
             if states.is_valid(row) {
-                extend_from_bytes(&mut self.days[g], states.value(row));
+                let bytes = states.value(row);
+                extend_from_bytes(&mut self.days[g], bytes);
+                self.held += bytes.len() / 4;
             }
         }
         Ok(())
@@ -204,20 +279,21 @@ impl GroupsAccumulator for DaysGroups {
     }
 
     fn size(&self) -> usize {
+        // Vectors grow by doubling: about 1.5 × the days held, on average.
         std::mem::size_of_val(self)
-            + self
-                .days
-                .iter()
-                .map(|d| d.capacity() * 4 + std::mem::size_of::<Vec<i32>>())
-                .sum::<usize>()
+            + self.days.capacity() * std::mem::size_of::<Vec<i32>>()
+            + self.held * 6
     }
 }
 
-/// Registers `cl_median_gap`.
+/// Registers `cl_median_gap` and `cl_distinct_days`.
 pub(crate) fn register(ctx: &SessionContext) {
-    ctx.register_udaf(AggregateUDF::from(MedianGap {
-        signature: Signature::exact(vec![DataType::Int32], Volatility::Immutable),
-    }));
+    for fold in [DaysFold::MedianGap, DaysFold::DistinctDays] {
+        ctx.register_udaf(AggregateUDF::from(DaysAggregate {
+            fold,
+            signature: Signature::exact(vec![DataType::Int32], Volatility::Immutable),
+        }));
+    }
 }
 
 #[cfg(test)]
@@ -235,6 +311,13 @@ mod tests {
     }
 
     #[test]
+    fn distinct_days_count_each_day_once() {
+        assert_eq!(distinct_days(&mut [3, 1, 3, 2, 1]), 3);
+        assert_eq!(distinct_days(&mut [7]), 1);
+        assert_eq!(distinct_days(&mut []), 0);
+    }
+
+    #[test]
     fn groups_merge_their_states_and_emit_in_order() {
         let median_of = |g: &mut DaysGroups| -> Vec<f64> {
             let out = g.evaluate(EmitTo::All).unwrap();
@@ -246,15 +329,15 @@ mod tests {
         ]));
         // Group 0: 0 10 30 → gaps 10 20 → 15; group 1: 100 130 → 30.
         let groups = [0, 1, 0, 0, 1];
-        let mut a = DaysGroups { days: Vec::new() };
+        let mut a = DaysGroups::new(DaysFold::MedianGap);
         a.update_batch(std::slice::from_ref(&days), &groups, None, 2)
             .unwrap();
         let state = a.state(EmitTo::All).unwrap();
-        let mut b = DaysGroups { days: Vec::new() };
+        let mut b = DaysGroups::new(DaysFold::MedianGap);
         b.merge_batch(&state, &[0, 1], 2).unwrap();
         assert_eq!(median_of(&mut b), [15.0, 30.0]);
         // Rows turned into states one by one merge to the same.
-        let mut c = DaysGroups { days: Vec::new() };
+        let mut c = DaysGroups::new(DaysFold::MedianGap);
         let rows = c.convert_to_state(&[days], None).unwrap();
         c.merge_batch(&rows, &groups, 2).unwrap();
         assert_eq!(median_of(&mut c), [15.0, 30.0]);
