@@ -521,21 +521,22 @@ fn gap_candidate(c: &Config) -> String {
 /// The median gap between purchase days (`median_gap_<i>`) at each of
 /// the days of `at` (facts tables `<table>_facts`), in one pass over the
 /// orders, for the customers that are a candidate at any of them.
-fn gaps_sql(at: &[(Params, &str)]) -> String {
-    let last = at.iter().map(|(p, _)| p.d).max().unwrap_or(0);
+fn gaps_sql(at: &[StagesAt]) -> String {
+    let last = at.iter().map(|s| s.p.d).max().unwrap_or(0);
     let candidates: Vec<String> = at
         .iter()
-        .map(|(p, table)| {
+        .map(|s| {
             format!(
-                "SELECT f.ck FROM {table}_facts f WHERE {}",
-                gap_candidate(&p.config)
+                "SELECT f.ck FROM {}_facts f WHERE {}",
+                s.table,
+                gap_candidate(&s.p.config)
             )
         })
         .collect();
     let gaps: Vec<String> = at
         .iter()
         .enumerate()
-        .map(|(i, (p, _))| {
+        .map(|(i, StagesAt { p, .. })| {
             format!(
                 "cl_median_gap(day){} AS median_gap_{i}",
                 day_filter(p.d, last)
@@ -605,20 +606,36 @@ pub(crate) async fn materialize_stages(
     p: &Params,
     table: &str,
 ) -> Result<(), EngineError> {
-    materialize_stages_at(ctx, &[(p.clone(), table)]).await
+    let at = StagesAt {
+        p: p.clone(),
+        table,
+        columns: "*",
+    };
+    materialize_stages_at(ctx, &[at]).await
 }
 
-/// Computes facts and stages at each `(p, table)`'s `p.d` (same
-/// configuration) and registers them as `table`, aggregating the events
-/// once for all days.
+/// Where [`materialize_stages_at`] registers the stages at one day.
+pub(crate) struct StagesAt<'a> {
+    /// The parameters, at the day.
+    pub p: Params,
+    /// The table to register.
+    pub table: &'a str,
+    /// Its columns: `*` (every facts column and the stage) or a list.
+    pub columns: &'a str,
+}
+
+/// Computes facts and stages at each [`StagesAt`]'s day (same
+/// configuration) and registers them, aggregating the events once for all
+/// days.
 pub(crate) async fn materialize_stages_at(
     ctx: &SessionContext,
-    at: &[(Params, &str)],
+    at: &[StagesAt<'_>],
 ) -> Result<(), EngineError> {
-    let Some((first, _)) = at.first() else {
+    let Some(first) = at.first() else {
         return Ok(());
     };
-    let days: Vec<i32> = at.iter().map(|(p, _)| p.d).collect();
+    let first = &first.p;
+    let days: Vec<i32> = at.iter().map(|s| s.p.d).collect();
     let sources = "customer_sources";
     let mut clock = crate::Clock::new();
     materialize(ctx, &sources_sql(&first.config, &days), sources).await?;
@@ -626,20 +643,27 @@ pub(crate) async fn materialize_stages_at(
         "facts: events per customer at {} day(s)",
         days.len()
     ));
-    for (i, (p, table)) in at.iter().enumerate() {
-        materialize(ctx, &facts_sql(p, sources, i), &format!("{table}_facts")).await?;
+    for (i, s) in at.iter().enumerate() {
+        materialize(
+            ctx,
+            &facts_sql(&s.p, sources, i),
+            &format!("{}_facts", s.table),
+        )
+        .await?;
     }
     ctx.deregister_table(sources)?;
     clock.lap("facts");
     let gaps = "customer_gaps";
     materialize(ctx, &gaps_sql(at), gaps).await?;
     clock.lap("median gaps between orders");
-    for (i, (p, table)) in at.iter().enumerate() {
+    for (i, StagesAt { p, table, columns }) in at.iter().enumerate() {
         let facts_table = format!("{table}_facts");
         if p.purchase_model.is_some() {
             crate::value::ensure_summary(ctx, p.d).await?;
         }
-        materialize(ctx, &stage_sql(p, &facts_table, gaps, i), table).await?;
+        let stages = stage_sql(p, &facts_table, gaps, i);
+        let sql = format!("SELECT {columns} FROM ({stages})");
+        materialize(ctx, &sql, table).await?;
         ctx.deregister_table(&facts_table)?;
     }
     ctx.deregister_table(gaps)?;

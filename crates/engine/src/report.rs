@@ -1,6 +1,6 @@
 //! A report: named tables of results, with money as exact decimals.
 
-use crate::facts::{materialize_stages, materialize_stages_at};
+use crate::facts::{materialize_stages, materialize_stages_at, StagesAt};
 use crate::{metrics, Engine, EngineError, Params, ReportRequest};
 use datafusion::arrow::array::{ArrayRef, Decimal128Array, Int64Array};
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
@@ -77,17 +77,19 @@ impl Engine {
 
     /// [`Engine::stages`] at `p.d` and at [`Params::transition_day`] (the
     /// end of the previous period) in one pass over the events, registered
-    /// as `customer_stage` and `customer_stage_prev`.
+    /// as `customer_stage` and `customer_stage_prev` (`ck` and `stage` only).
     pub async fn stages_now_and_before(&self, p: &Params) -> Result<(), EngineError> {
-        let before = p.at(p.transition_day());
-        materialize_stages_at(
-            self.context(),
-            &[
-                (p.clone(), "customer_stage"),
-                (before, "customer_stage_prev"),
-            ],
-        )
-        .await
+        let now = StagesAt {
+            p: p.clone(),
+            table: "customer_stage",
+            columns: "*",
+        };
+        let before = StagesAt {
+            p: p.at(p.transition_day()),
+            table: "customer_stage_prev",
+            columns: "ck, stage",
+        };
+        materialize_stages_at(self.context(), &[now, before]).await
     }
 
     /// The overview report (SPEC §2–3): paying, active (with kinds), active

@@ -9,12 +9,16 @@
 use crate::{Store, StoreError};
 use clientela_core::RecordKind;
 use clientela_table::arrow::array::{ArrayRef, RecordBatch};
+use clientela_table::arrow::buffer::Buffer;
+use clientela_table::arrow::datatypes::DataType;
 use clientela_table::arrow::datatypes::Schema;
-use clientela_table::arrow::ipc::reader::FileReader;
+use clientela_table::arrow::ipc::convert::fb_to_schema;
+use clientela_table::arrow::ipc::reader::{read_footer_length, FileDecoder};
+use clientela_table::arrow::ipc::root_as_footer;
 use clientela_table::arrow::ipc::writer::FileWriter;
 use clientela_table::{keyed_schema, projection, Dataset};
 use std::fs::{self, File};
-use std::io::{BufReader, BufWriter};
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -91,17 +95,7 @@ fn read_snapshot(
         let mut per_column: Vec<Vec<ArrayRef>> = Vec::new();
         for field in projected.fields() {
             let path = column_path(dir, kind, field.name());
-            let file = File::open(&path).map_err(|e| snap_err(&path, e))?;
-            let reader =
-                FileReader::try_new(BufReader::new(file), None).map_err(|e| snap_err(&path, e))?;
-            let found = reader.schema();
-            if found.fields().len() != 1 || found.field(0).data_type() != field.data_type() {
-                return Err(snap_err(&path, "schema differs"));
-            }
-            let arrays = reader
-                .map(|b| b.map(|b| b.column(0).clone()))
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| snap_err(&path, e))?;
+            let arrays = map_column(&path, field.data_type())?;
             per_column.push(arrays);
         }
         let batches = per_column.first().map_or(0, Vec::len);
@@ -119,6 +113,85 @@ fn read_snapshot(
     Ok(ds)
 }
 
+/// The arrays of one column file, read without copying: the file is
+/// memory-mapped and the arrays point into it. Its pages come from the page
+/// cache instead of freshly zeroed memory, which on this kind of machine
+/// is what reading a large table mostly cost. The files are only ever
+/// replaced by renaming a new file over them (never rewritten in place), so
+/// a mapping stays valid while another process refreshes the copy.
+fn map_column(path: &Path, expected: &DataType) -> Result<Vec<ArrayRef>, StoreError> {
+    let err = |e: &dyn std::fmt::Display| snap_err(path, e);
+    let file = File::open(path).map_err(|e| err(&e))?;
+    // SAFETY: the mapping is read-only, and writers replace column files by
+    // rename, never in place (see `write_column`), so the mapped bytes do
+    // not change under the arrays.
+    let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| err(&e))?;
+    let len = map.len();
+    if len < 10 {
+        return Err(err(&"too short for an Arrow IPC file"));
+    }
+    let ptr = std::ptr::NonNull::new(map.as_ptr() as *mut u8).ok_or_else(|| err(&"empty map"))?;
+    // SAFETY: `ptr` and `len` describe the mapping, which the buffer owns
+    // (and unmaps when the last array pointing into it is dropped).
+    let buffer = unsafe { Buffer::from_custom_allocation(ptr, len, Arc::new(map)) };
+    let trailer: [u8; 10] = buffer[len - 10..].try_into().expect("10 bytes");
+    let footer_len = read_footer_length(trailer).map_err(|e| err(&e))?;
+    let footer_start = (len - 10)
+        .checked_sub(footer_len)
+        .ok_or_else(|| err(&"footer longer than the file"))?;
+    let footer = root_as_footer(&buffer[footer_start..len - 10]).map_err(|e| err(&e))?;
+    let schema = fb_to_schema(footer.schema().ok_or_else(|| err(&"no schema"))?);
+    if schema.fields().len() != 1 || schema.field(0).data_type() != expected {
+        return Err(err(&"schema differs"));
+    }
+    let decoder = FileDecoder::new(Arc::new(schema), footer.version());
+    let mut arrays = Vec::new();
+    for block in footer.recordBatches().into_iter().flatten() {
+        let block_len = block.bodyLength() as usize + block.metaDataLength() as usize;
+        let start = block.offset() as usize;
+        if start
+            .checked_add(block_len)
+            .is_none_or(|end| end > footer_start)
+        {
+            return Err(err(&"record batch outside the file"));
+        }
+        let data = buffer.slice_with_length(start, block_len);
+        let batch = decoder
+            .read_record_batch(block, &data)
+            .map_err(|e| err(&e))?
+            .ok_or_else(|| err(&"empty record batch"))?;
+        arrays.push(batch.column(0).clone());
+    }
+    Ok(arrays)
+}
+
+/// Writes one column file: to a temporary name first, then renamed over
+/// the old file, so that a process reading the old one through a memory
+/// map ([`map_column`]) keeps its bytes.
+fn write_column(
+    path: &Path,
+    field: &clientela_table::arrow::datatypes::Field,
+    columns: &[ArrayRef],
+) -> Result<(), StoreError> {
+    let err = |e: &dyn std::fmt::Display| snap_err(path, e);
+    let mut temp = path.as_os_str().to_owned();
+    temp.push(".new");
+    let temp = PathBuf::from(temp);
+    let one = Arc::new(Schema::new(vec![field.clone()]));
+    let file = File::create(&temp).map_err(|e| err(&e))?;
+    let mut w = FileWriter::try_new(BufWriter::new(file), &one).map_err(|e| err(&e))?;
+    for c in columns {
+        let col = RecordBatch::try_new(one.clone(), vec![c.clone()]).map_err(|e| err(&e))?;
+        w.write(&col).map_err(|e| err(&e))?;
+    }
+    w.finish().map_err(|e| err(&e))?;
+    w.into_inner()
+        .map_err(|e| err(&e))?
+        .flush()
+        .map_err(|e| err(&e))?;
+    fs::rename(&temp, path).map_err(|e| err(&e))
+}
+
 fn write_snapshot(dir: &Path, generation: i64, ds: &Dataset) -> Result<(), StoreError> {
     fs::create_dir_all(dir).map_err(|e| snap_err(dir, e))?;
     let gen_path = dir.join(GENERATION_FILE);
@@ -127,17 +200,8 @@ fn write_snapshot(dir: &Path, generation: i64, ds: &Dataset) -> Result<(), Store
     for (kind, batches) in &ds.tables {
         let schema = keyed_schema(*kind);
         for (i, field) in schema.fields().iter().enumerate() {
-            let path = column_path(dir, *kind, field.name());
-            let one = Arc::new(Schema::new(vec![field.as_ref().clone()]));
-            let file = File::create(&path).map_err(|e| snap_err(&path, e))?;
-            let mut w =
-                FileWriter::try_new(BufWriter::new(file), &one).map_err(|e| snap_err(&path, e))?;
-            for b in batches {
-                let col = RecordBatch::try_new(one.clone(), vec![b.column(i).clone()])
-                    .map_err(|e| snap_err(&path, e))?;
-                w.write(&col).map_err(|e| snap_err(&path, e))?;
-            }
-            w.finish().map_err(|e| snap_err(&path, e))?;
+            let columns: Vec<ArrayRef> = batches.iter().map(|b| b.column(i).clone()).collect();
+            write_column(&column_path(dir, *kind, field.name()), field, &columns)?;
         }
     }
     fs::write(&gen_path, generation.to_string()).map_err(|e| snap_err(&gen_path, e))
