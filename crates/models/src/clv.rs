@@ -94,9 +94,20 @@ pub fn customer_lifetime_value<M: PurchaseModel + ?Sized>(
     if alive == 0.0 {
         return 0.0;
     }
-    let if_alive =
-        discounted_increments(options, |t| model.expected_purchases_if_alive(t, customer));
-    alive * if_alive * expected_spend
+    alive * discounted_purchases_if_alive(model, customer, options) * expected_spend
+}
+
+/// The discounted purchases over the horizon of a customer still alive,
+/// times the margin: [`customer_lifetime_value`] is P(alive) × this ×
+/// expected spend. For every purchase model here it depends on x and T
+/// only (not t_x), so a scorer can compute it once per distinct (x, T)
+/// instead of once per customer.
+pub fn discounted_purchases_if_alive<M: PurchaseModel + ?Sized>(
+    model: &M,
+    customer: &CustomerSummary,
+    options: &ClvOptions,
+) -> f64 {
+    discounted_increments(options, |t| model.expected_purchases_if_alive(t, customer))
 }
 
 /// Discounted CLV over the horizon of a customer who has just made their
@@ -134,6 +145,48 @@ mod tests {
 
     fn model() -> FittedBgNbd {
         FittedBgNbd::from_params(BgNbdParams::new(0.243, 4.414, 0.793, 2.426).unwrap())
+    }
+
+    #[test]
+    fn what_an_alive_customer_buys_does_not_depend_on_recency() {
+        // The scorer computes it once per (x, T): check that holds for every
+        // purchase model, and that CLV factors as P(alive) × it × spend.
+        use crate::mbgnbd::{FittedMbgNbd, MbgNbdParams};
+        use crate::pareto_nbd::{FittedParetoNbd, ParetoNbdParams};
+        let models: [Box<dyn PurchaseModel>; 3] = [
+            Box::new(model()),
+            Box::new(FittedMbgNbd::from_params(
+                MbgNbdParams::new(0.525, 6.183, 0.891, 1.614).unwrap(),
+            )),
+            Box::new(FittedParetoNbd::from_params(
+                ParetoNbdParams::new(0.553, 10.58, 0.606, 11.67).unwrap(),
+            )),
+        ];
+        let options = ClvOptions::default();
+        for m in &models {
+            for (x, t) in [(0.0, 10.0), (3.0, 40.0), (12.0, 300.0)] {
+                let base = discounted_purchases_if_alive(
+                    m.as_ref(),
+                    &CustomerSummary::new(x, 0.0, t),
+                    &options,
+                );
+                assert!(base > 0.0);
+                for recency in [0.0, t / 3.0, t] {
+                    let c = CustomerSummary::new(x, if x == 0.0 { 0.0 } else { recency }, t);
+                    let got = discounted_purchases_if_alive(m.as_ref(), &c, &options);
+                    assert_eq!(got, base, "x {x}, t_x {recency}, T {t}");
+                    let clv = customer_lifetime_value(m.as_ref(), &c, 40.0, &options);
+                    assert_eq!(clv, m.p_alive(&c) * got * 40.0);
+                    for days in [30.0, 365.0] {
+                        let alive = CustomerSummary::new(x, 0.0, t);
+                        assert_eq!(
+                            m.expected_purchases(days, &c),
+                            m.expected_purchases_if_alive(days, &alive) * m.p_alive(&c)
+                        );
+                    }
+                }
+            }
+        }
     }
 
     #[test]

@@ -61,7 +61,10 @@ pub mod summary;
 
 pub use bgbb::{BgBb, BgBbParams, BgBbSummary, FittedBgBb};
 pub use bgnbd::{BgNbd, BgNbdParams, FittedBgNbd};
-pub use clv::{customer_lifetime_value, new_customer_lifetime_value, ClvOptions, PurchaseModel};
+pub use clv::{
+    customer_lifetime_value, discounted_purchases_if_alive, new_customer_lifetime_value,
+    ClvOptions, PurchaseModel,
+};
 pub use error::ModelError;
 pub use gamma_gamma::{FittedGammaGamma, GammaGamma, GammaGammaParams, SpendSummary};
 pub use holdout::{compare_holdout, HoldoutGroup, HoldoutReport, HOLDOUT_TOP_GROUP};

@@ -24,7 +24,7 @@
 //! ones, whose history is too short to show a lifetime):
 //! - **avg_capital**: mean customer capital (seed 002, historic CLV:
 //!   net order revenue × `gross_margin`); **ltv_cac** = avg_capital / CAC;
-//! - **avg_clv**: mean predicted CLV (`cl_clv`, 12 months, 1 % a month, as
+//! - **avg_clv**: mean predicted CLV (12 months, 1 % a month, as
 //!   `clientela clv`) with the BG/NBD and Gamma-Gamma models the growth
 //!   report fits at D (empty, with the reason in the title, when they
 //!   cannot be fitted);
@@ -38,6 +38,7 @@
 
 use crate::facts::materialize;
 use crate::report::{section, Section};
+use crate::value::clv_report::scores_sql;
 use crate::value::{summary_table, ClvRequest, ValueModels, MIN_FIT_CUSTOMERS};
 use crate::{EngineError, Params};
 use datafusion::prelude::SessionContext;
@@ -60,7 +61,7 @@ const DAYS_PER_MONTH: f64 = 30.4375;
 /// How `avg_clv` is computed in this report.
 #[derive(Debug, Clone)]
 pub(crate) enum ClvModels {
-    /// Purchase and spend model literals for `cl_clv`.
+    /// Purchase and spend model literals for the CLV scoring functions.
     Fitted { purchase: String, spend: String },
     /// Why there is no predicted CLV (shown in the section title).
     Unavailable(String),
@@ -128,7 +129,7 @@ pub(crate) async fn prepare(ctx: &SessionContext, p: &Params) -> Result<(), Engi
 }
 
 impl ClvModels {
-    /// What `cl_clv` can score with, from the growth report's fit: both
+    /// What the CLV scoring can use, from the growth report's fit: both
     /// models, or why not (a fit that fails leaves avg_clv empty rather
     /// than failing the whole report; the title says why).
     pub(crate) fn from_fit(fit: Result<Option<ValueModels>, EngineError>) -> ClvModels {
@@ -157,17 +158,16 @@ fn clv_sql(p: &Params, clv: &ClvModels) -> String {
             .into(),
         ClvModels::Fitted { purchase, spend } => {
             let c = ClvRequest::default();
+            let options = format!(
+                "{},{},{}",
+                c.horizon_months, c.monthly_discount, p.config.gross_margin
+            );
             format!(
-                "SELECT a.source,
-                   SUM(cl_clv(s.frequency, s.recency, s.t, s.monetary_minor, '{purchase}', '{spend}',
-                     '{months},{discount},{margin}')) AS clv_sum,
-                   COUNT(*) AS clv_customers
-                 FROM {CUSTOMERS} a JOIN {summary} s ON s.ck = a.ck
+                "{}
+                 SELECT a.source, SUM(v.clv) AS clv_sum, COUNT(*) AS clv_customers
+                 FROM {CUSTOMERS} a JOIN scores v ON v.ck = a.ck
                  WHERE a.first_pay_day IS NOT NULL GROUP BY a.source",
-                months = c.horizon_months,
-                discount = c.monthly_discount,
-                margin = p.config.gross_margin,
-                summary = summary_table(p.d),
+                scores_sql(&summary_table(p.d), purchase, spend, &options)
             )
         }
     }

@@ -353,21 +353,14 @@ impl Engine {
             c.horizon_months, c.monthly_discount, p.config.gross_margin
         );
         let sql = format!(
-            "WITH v AS (SELECT s.ck,
-               cl_p_alive(s.frequency, s.recency, s.t, '{model}') AS p_alive,
-               cl_expected_purchases(s.frequency, s.recency, s.t, 30, '{model}') AS purchases_30d,
-               cl_expected_purchases(s.frequency, s.recency, s.t, 90, '{model}') AS purchases_90d,
-               cl_expected_purchases(s.frequency, s.recency, s.t, 365, '{model}') AS purchases_365d,
-               cl_expected_spend(s.frequency, s.monetary_minor, '{spend}') AS spend,
-               cl_clv(s.frequency, s.recency, s.t, s.monetary_minor, '{model}', '{spend}', '{options}') AS clv
-             FROM {table} s)
+            "{}
              SELECT ck, p_alive, purchases_30d, purchases_90d, purchases_365d,
                CAST(ROUND(spend) AS BIGINT) AS expected_spend_minor,
                CAST(ROUND(clv) AS BIGINT) AS clv_minor,
                RANK() OVER (ORDER BY clv DESC) AS clv_rank,
                ntile(10) OVER (ORDER BY clv DESC) AS value_tier
-             FROM v",
-            table = summary_table(p.d)
+             FROM scores",
+            scores_sql(&summary_table(p.d), &model, &spend, &options)
         );
         materialize(self.context(), &sql, VALUE_TABLE).await
     }
@@ -419,4 +412,35 @@ impl Engine {
 
 fn round3(v: f64) -> f64 {
     (v * 1000.0).round() / 1000.0
+}
+
+/// CTEs ending in `scores`: per customer of the summary table, `ck`,
+/// `p_alive`, `purchases_30d`, `purchases_90d`, `purchases_365d`, `spend`
+/// (expected spend per purchase) and `clv` (unrounded, minor units).
+///
+/// The parts that do not depend on recency (what a customer still alive
+/// buys, and its discounted sum) are computed once per distinct
+/// (frequency, T), which many customers share, and joined back: the same
+/// numbers as `cl_expected_purchases` and `cl_clv` per customer, with a
+/// fraction of the ₂F₁ evaluations.
+pub(crate) fn scores_sql(summary: &str, model: &str, spend: &str, options: &str) -> String {
+    format!(
+        "WITH scored_summary AS (SELECT ck, frequency, recency, t, monetary_minor FROM {summary}),
+scored_if_alive AS (SELECT frequency, t,
+    cl_purchases_if_alive(frequency, t, 30, '{model}') AS if_alive_30,
+    cl_purchases_if_alive(frequency, t, 90, '{model}') AS if_alive_90,
+    cl_purchases_if_alive(frequency, t, 365, '{model}') AS if_alive_365,
+    cl_clv_if_alive(frequency, t, '{model}', '{options}') AS clv_if_alive
+  FROM (SELECT DISTINCT frequency, t FROM scored_summary)),
+scored_parts AS (SELECT s.ck, cl_p_alive(s.frequency, s.recency, s.t, '{model}') AS p_alive,
+    u.if_alive_30, u.if_alive_90, u.if_alive_365, u.clv_if_alive,
+    cl_expected_spend(s.frequency, s.monetary_minor, '{spend}') AS spend
+  FROM scored_summary s JOIN scored_if_alive u ON u.frequency = s.frequency AND u.t = s.t),
+scores AS (SELECT ck, p_alive,
+    if_alive_30 * p_alive AS purchases_30d,
+    if_alive_90 * p_alive AS purchases_90d,
+    if_alive_365 * p_alive AS purchases_365d,
+    spend, p_alive * clv_if_alive * spend AS clv
+  FROM scored_parts)"
+    )
 }

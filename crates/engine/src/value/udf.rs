@@ -5,11 +5,22 @@
 //! - `cl_expected_spend(x, mean_repeat_value, 'gg:…')`;
 //! - `cl_clv(x, t_x, T, mean_repeat_value, 'model', 'gg:…', 'months,discount,margin')`:
 //!   discounted CLV in the money's minor units (lifetimes' monthly steps of
-//!   30 days).
+//!   30 days);
+//! - `cl_purchases_if_alive(x, T, days, 'model')` and
+//!   `cl_clv_if_alive(x, T, 'model', 'months,discount,margin')`: the parts
+//!   of `cl_expected_purchases` and `cl_clv` that do not depend on t_x
+//!   (expected purchases, and discounted purchases times margin, of a
+//!   customer still alive). Multiplied by `cl_p_alive` (and the expected
+//!   spend) they give the same numbers; a plan computes them once per
+//!   distinct (x, T), which many customers share, instead of once per
+//!   customer.
 
 use super::model::{parse_spend, PurchaseSpec};
 use crate::udf::rows_of;
-use clientela_models::{customer_lifetime_value, ClvOptions, CustomerSummary, GammaGammaParams};
+use clientela_models::{
+    customer_lifetime_value, discounted_purchases_if_alive, ClvOptions, CustomerSummary,
+    GammaGammaParams,
+};
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, Float64Array};
 use datafusion::arrow::datatypes::{DataType, Float64Type};
 use datafusion::common::{exec_err, Result, ScalarValue};
@@ -101,6 +112,35 @@ fn score_summaries(
     Ok(ColumnarValue::Array(Arc::new(out)))
 }
 
+/// A horizon in days given as a literal ≥ 0.
+fn horizon_days(v: &ColumnarValue, f: &str) -> Result<f64> {
+    match v {
+        ColumnarValue::Scalar(s) => match s.cast_to(&DataType::Float64)? {
+            ScalarValue::Float64(Some(h)) if h >= 0.0 => Ok(h),
+            _ => exec_err!("{f}: horizon must be a number of days ≥ 0"),
+        },
+        _ => exec_err!("{f}: the horizon must be a literal"),
+    }
+}
+
+/// Applies `score(x, T)` to the rows where both are present; null
+/// elsewhere.
+fn score_frequency_age(
+    args: &[ColumnarValue],
+    score: impl Fn(&CustomerSummary) -> f64,
+) -> Result<ColumnarValue> {
+    let rows = rows_of(args);
+    let (x, t) = (floats(&args[0], rows)?, floats(&args[1], rows)?);
+    let out: Float64Array = (0..rows)
+        .map(|i| {
+            let valid = x.is_valid(i) && t.is_valid(i);
+            // t_x does not enter these quantities; T stands in for it.
+            valid.then(|| score(&CustomerSummary::new(x.value(i), t.value(i), t.value(i))))
+        })
+        .collect();
+    Ok(ColumnarValue::Array(Arc::new(out)))
+}
+
 /// Registers the scoring functions.
 pub(crate) fn register(ctx: &SessionContext) {
     use DataType::{Float64, Utf8};
@@ -121,17 +161,7 @@ pub(crate) fn register(ctx: &SessionContext) {
         Volatility::Immutable,
         Arc::new(|args: &[ColumnarValue]| {
             let spec = purchase_spec(&args[4], "cl_expected_purchases")?;
-            let horizon = match &args[3] {
-                ColumnarValue::Scalar(s) => match s.cast_to(&Float64)? {
-                    ScalarValue::Float64(Some(h)) if h >= 0.0 => h,
-                    _ => {
-                        return exec_err!(
-                            "cl_expected_purchases: horizon must be a number of days ≥ 0"
-                        )
-                    }
-                },
-                _ => return exec_err!("cl_expected_purchases: the horizon must be a literal"),
-            };
+            let horizon = horizon_days(&args[3], "cl_expected_purchases")?;
             score_summaries(args, |_, c| spec.model().expected_purchases(horizon, c))
         }),
     ));
@@ -154,6 +184,32 @@ pub(crate) fn register(ctx: &SessionContext) {
                 })
                 .collect();
             Ok(ColumnarValue::Array(Arc::new(out)))
+        }),
+    ));
+    ctx.register_udf(create_udf(
+        "cl_purchases_if_alive",
+        vec![Float64, Float64, Float64, Utf8],
+        Float64,
+        Volatility::Immutable,
+        Arc::new(|args: &[ColumnarValue]| {
+            let spec = purchase_spec(&args[3], "cl_purchases_if_alive")?;
+            let horizon = horizon_days(&args[2], "cl_purchases_if_alive")?;
+            score_frequency_age(args, |c| {
+                spec.model().expected_purchases_if_alive(horizon, c)
+            })
+        }),
+    ));
+    ctx.register_udf(create_udf(
+        "cl_clv_if_alive",
+        vec![Float64, Float64, Utf8, Utf8],
+        Float64,
+        Volatility::Immutable,
+        Arc::new(|args: &[ColumnarValue]| {
+            let spec = purchase_spec(&args[2], "cl_clv_if_alive")?;
+            let options = clv_options(&args[3])?;
+            score_frequency_age(args, |c| {
+                discounted_purchases_if_alive(spec.model(), c, &options)
+            })
         }),
     ));
     ctx.register_udf(create_udf(
