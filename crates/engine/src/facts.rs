@@ -344,8 +344,8 @@ fn source_columns(c: &Config) -> Vec<(&'static str, Vec<&'static str>)> {
 }
 
 /// The wide per-customer aggregate at every one of `days`: one row per
-/// customer with its own columns ([`CUSTOMER_COLUMNS`]) and a column
-/// `<source>__<column>_<i>` per source column and day number `i`.
+/// customer with a column `<source>__<column>_<i>` per source column and
+/// day number `i`.
 /// (Stacking the sources with `UNION ALL` and merging them by one
 /// aggregation, instead of joining them, took as long at one day and 15 %
 /// longer at two: the merge runs every column over every stacked row.)
@@ -369,14 +369,13 @@ pub(crate) fn sources_sql(c: &Config, days: &[i32]) -> String {
         .map(|s| format!("LEFT JOIN {0} ON {0}.ck = c.ck", s.alias))
         .collect();
     format!(
-        // The customers' own columns (strings among them) are joined once
-        // at the end, not carried through every join.
-        "WITH {},\nw AS (SELECT c.ck, {} FROM customers c {})
-SELECT c.ck, {}, w.* EXCLUDE (ck) FROM customers c JOIN w ON w.ck = c.ck",
+        // The customers' own columns (strings among them) are joined per
+        // day by the facts: carried through every join here they are copied
+        // ten times, and joined once at the end the wide side is hashed.
+        "WITH {},\nw AS (SELECT c.ck, {} FROM customers c {})\nSELECT * FROM w",
         ctes.join(",\n"),
         columns.join(", "),
         joins.join(" "),
-        CUSTOMER_COLUMNS.map(|col| format!("c.{col}")).join(", "),
     )
 }
 
@@ -461,7 +460,7 @@ pub(crate) fn facts_sql(p: &Params, sources: &str, i: usize) -> String {
     {first_interaction} AS first_interaction_day,
     {interactions} AS interactions_365,
     (c.signup_day <= {d} OR {present}) AS known
-  FROM {sources} c)
+  FROM customers c LEFT JOIN {sources} a ON a.ck = c.ck)
 SELECT *,
   {d} - last_interaction_day AS silence_days,
   COALESCE({d} - last_interaction_day < {aw}, false) AS active,
@@ -479,14 +478,14 @@ FROM base WHERE known",
     qualify_sources(&sql, c, i)
 }
 
-/// Rewrites `o.net_minor` into `c.o__net_minor_<i>` (and so on for every
+/// Rewrites `o.net_minor` into `a.o__net_minor_<i>` (and so on for every
 /// source column) wherever a source alias is used as a qualifier.
 fn qualify_sources(sql: &str, c: &Config, i: usize) -> String {
     let mut out = sql.to_string();
     for (src, cols) in source_columns(c) {
         for col in cols {
             let from = format!("{src}.{col}");
-            let to = format!("c.{src}__{col}_{i}");
+            let to = format!("a.{src}__{col}_{i}");
             let mut result = String::with_capacity(out.len());
             let mut rest = out.as_str();
             while let Some(pos) = rest.find(&from) {

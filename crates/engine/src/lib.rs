@@ -93,7 +93,10 @@ impl Engine {
     pub fn new(dataset: Dataset, config: Config) -> Result<Engine, EngineError> {
         config.validate()?;
         let mut clock = report::Clock::new();
-        let ctx = SessionContext::new();
+        // DataFusion's own settings can be tuned through its environment
+        // variables (e.g. DATAFUSION_EXECUTION_TARGET_PARTITIONS).
+        let session = datafusion::prelude::SessionConfig::from_env()?;
+        let ctx = SessionContext::new_with_config(session);
         register_functions(&ctx);
         let info = tables::register(&ctx, dataset, &config)?;
         clock.lap("register tables");
