@@ -144,7 +144,17 @@ impl Engine {
             purchases.iterations()
         ));
         let spend = if req.spend && s.spend.len() >= req.min_customers.max(2) {
-            let spend_rows: Vec<(SpendSummary, f64)> = s.spend.iter().map(|r| (*r, 1.0)).collect();
+            let mut spend_rows: Vec<(SpendSummary, f64)> =
+                s.spend.iter().map(|r| (*r, 1.0)).collect();
+            // In a fixed order, so that the fit's sums run the same way
+            // whatever order the plan returned the rows in: the same data
+            // gives the same parameters to the last digit (the purchase
+            // model's rows are sorted by `compress`).
+            spend_rows.sort_by(|(a, _), (b, _)| {
+                a.frequency
+                    .total_cmp(&b.frequency)
+                    .then(a.monetary.total_cmp(&b.monetary))
+            });
             let fitted = GammaGamma::fit(&spend_rows, &options)
                 .map_err(|e| model_error("Gamma-Gamma", e))?;
             clock.lap(&format!(
