@@ -81,15 +81,21 @@ fn engagement_sql(p: &Params) -> String {
     // One pass over the customers' sets: four sums per period, as columns
     // of one row per segment, then one row per period and segment. (A join
     // of every customer with every period would make a row per pair.)
+    // Each set is read once per period (into `d_<i>` and `c_<i>`), then
+    // summed.
+    let mut reads = Vec::new();
     let mut sums = Vec::new();
     let mut per_period = Vec::new();
     for (i, (start, next)) in p.periods().into_iter().enumerate() {
         let hi = next.min(p.d + 1);
-        let days = format!("cl_day_count(days, {from}, {start}, {hi})");
+        reads.push(format!(
+            "cl_day_count(days, {from}, {start}, {hi}) AS d_{i},
+             cl_day_cover(days, {from}, {start}, {hi}, {WAU_DAYS}) AS c_{i}"
+        ));
         sums.push(format!(
-            "SUM({days}) AS dau_{i}, SUM(cl_day_cover(days, {from}, {start}, {hi}, {WAU_DAYS})) AS wau_{i},
-             SUM(CASE WHEN {days} > 0 THEN 1 ELSE 0 END) AS active_{i},
-             SUM(CASE WHEN {days} >= {REPEAT_MIN_DAYS} THEN 1 ELSE 0 END) AS repeats_{i}"
+            "SUM(d_{i}) AS dau_{i}, SUM(c_{i}) AS wau_{i},
+             SUM(CASE WHEN d_{i} > 0 THEN 1 ELSE 0 END) AS active_{i},
+             SUM(CASE WHEN d_{i} >= {REPEAT_MIN_DAYS} THEN 1 ELSE 0 END) AS repeats_{i}"
         ));
         per_period.push(format!(
             "SELECT CAST({start} AS BIGINT) AS p, segment, dau_{i} AS dau_sum, wau_{i} AS wau_sum,
@@ -99,7 +105,8 @@ fn engagement_sql(p: &Params) -> String {
     format!(
         "WITH per AS {periods},
          g AS (SELECT per.p, per.last_day, s.segment FROM per CROSS JOIN {segments} s),
-         w AS (SELECT segment, {sums} FROM {DAYS} GROUP BY segment),
+         r AS (SELECT segment, {reads} FROM {DAYS}),
+         w AS (SELECT segment, {sums} FROM r GROUP BY segment),
          m AS ({per_period}),
          -- Counted per day first (a few hundred groups), so that the
          -- period of a day is worked out per day, not per event.
@@ -128,6 +135,7 @@ fn engagement_sql(p: &Params) -> String {
          FROM y ORDER BY period, segment",
         periods = p.periods_values(),
         segments = segments_sql(p),
+        reads = reads.join(",\n             "),
         sums = sums.join(",\n             "),
         per_period = per_period.join(" UNION ALL "),
         period = p.period_of("day"),
