@@ -230,20 +230,12 @@ const SOURCES: &[Source] = &[
         table: None,
         condition: "",
         present: Some("last_change_day"),
+        // Aggregates over `sub1`, made per day by [`subscription_ctes`].
         columns: |_, _| {
-            [
-                "subscriptions",
-                "active_product",
-                "active_service",
-                "all_ended",
-                "last_change_day",
-                "first_change_day",
-                "changes_365",
-                "first_paid_day",
-            ]
-            .iter()
-            .map(|c| (*c, String::new()))
-            .collect()
+            SUBSCRIPTION_COLUMNS
+                .iter()
+                .map(|(name, aggregate)| (*name, aggregate.to_string()))
+                .collect()
         },
     },
     Source {
@@ -269,7 +261,7 @@ const SOURCES: &[Source] = &[
 
 /// ` FILTER (WHERE day <= d)` unless `d` is the last day (the plan's
 /// `WHERE` already has it).
-fn day_filter(d: i32, last: i32) -> String {
+pub(crate) fn day_filter(d: i32, last: i32) -> String {
     if d == last {
         String::new()
     } else {
@@ -295,6 +287,29 @@ fn source_cte(s: &Source, table: &str, c: &Config, days: &[i32], last: i32) -> S
     )
 }
 
+/// The per-customer subscription columns and their aggregates over
+/// `sub1`'s columns at day number `{i}`. A subscription without a change by
+/// the day does not exist yet (its columns at that day are null).
+const SUBSCRIPTION_COLUMNS: [(&str, &str); 8] = [
+    ("subscriptions", "COUNT(last_change_day_{i})"),
+    (
+        "active_product",
+        "MAX(CASE WHEN status_{i} IN {active} AND kind_{i} = 'product' THEN 1 ELSE 0 END)",
+    ),
+    (
+        "active_service",
+        "MAX(CASE WHEN status_{i} IN {active} AND kind_{i} = 'service' THEN 1 ELSE 0 END)",
+    ),
+    (
+        "all_ended",
+        "MIN(CASE WHEN last_change_day_{i} IS NULL THEN NULL WHEN status_{i} IN {ended} THEN 1 ELSE 0 END)",
+    ),
+    ("last_change_day", "MAX(last_change_day_{i})"),
+    ("first_change_day", "MIN(first_change_day_{i})"),
+    ("changes_365", "SUM(changes_365_{i})"),
+    ("first_paid_day", "MIN(first_paid_day_{i})"),
+];
+
 /// The subscriptions' CTEs: `sub1` per subscription (its latest status and
 /// kind by each as-of day), then `sb` per customer.
 fn subscription_ctes(days: &[i32], last: i32) -> String {
@@ -310,16 +325,13 @@ fn subscription_ctes(days: &[i32], last: i32) -> String {
     MIN(CASE WHEN status IN {ACTIVE_STATUSES} AND amount_minor > 0 THEN day END){f} AS first_paid_day_{i}",
             count_if(&format!("day > {}", d - 365))
         ));
-        // A subscription without a change by the day does not exist yet.
-        per_customer.push(format!(
-            "COUNT(last_change_day_{i}) AS subscriptions_{i},
-    MAX(CASE WHEN status_{i} IN {ACTIVE_STATUSES} AND kind_{i} = 'product' THEN 1 ELSE 0 END) AS active_product_{i},
-    MAX(CASE WHEN status_{i} IN {ACTIVE_STATUSES} AND kind_{i} = 'service' THEN 1 ELSE 0 END) AS active_service_{i},
-    MIN(CASE WHEN last_change_day_{i} IS NULL THEN NULL WHEN status_{i} IN {ENDED_STATUSES} THEN 1 ELSE 0 END) AS all_ended_{i},
-    MAX(last_change_day_{i}) AS last_change_day_{i}, MIN(first_change_day_{i}) AS first_change_day_{i},
-    SUM(changes_365_{i}) AS changes_365_{i},
-    MIN(first_paid_day_{i}) AS first_paid_day_{i}"
-        ));
+        for (name, aggregate) in SUBSCRIPTION_COLUMNS {
+            let aggregate = aggregate
+                .replace("{i}", &i.to_string())
+                .replace("{active}", ACTIVE_STATUSES)
+                .replace("{ended}", ENDED_STATUSES);
+            per_customer.push(format!("{aggregate} AS {name}_{i}"));
+        }
     }
     format!(
         "sub1 AS (SELECT ck, subscription_id, {}
@@ -372,7 +384,7 @@ pub(crate) fn sources_sql(c: &Config, days: &[i32]) -> String {
         // The customers' own columns (strings among them) are joined per
         // day by the facts: carried through every join here they are copied
         // ten times, and joined once at the end the wide side is hashed.
-        "WITH {},\nw AS (SELECT c.ck, {} FROM customers c {})\nSELECT * FROM w",
+        "WITH {}\nSELECT c.ck, {} FROM customers c {}",
         ctes.join(",\n"),
         columns.join(", "),
         joins.join(" "),

@@ -157,17 +157,18 @@ fn clv_sql(p: &Params, clv: &ClvModels) -> String {
              CAST(NULL AS DOUBLE) AS clv_sum, CAST(0 AS BIGINT) AS clv_customers WHERE false"
             .into(),
         ClvModels::Fitted { purchase, spend } => {
-            let c = ClvRequest::default();
-            let options = format!(
-                "{},{},{}",
-                c.horizon_months, c.monthly_discount, p.config.gross_margin
-            );
             format!(
                 "{}
                  SELECT a.source, SUM(v.clv) AS clv_sum, COUNT(*) AS clv_customers
                  FROM {CUSTOMERS} a JOIN scores v ON v.ck = a.ck
                  WHERE a.first_pay_day IS NOT NULL GROUP BY a.source",
-                scores_sql(&summary_table(p.d), purchase, spend, &options)
+                scores_sql(
+                    &summary_table(p.d),
+                    purchase,
+                    spend,
+                    &ClvRequest::default(),
+                    p.config.gross_margin
+                )
             )
         }
     }

@@ -5,6 +5,11 @@ use crate::report::{section, Section};
 use crate::{EngineError, Params};
 use datafusion::prelude::SessionContext;
 
+/// Days per customer in the packed (customer, period start) key: 2²¹.
+const DAY_SPAN: i64 = 1 << 21;
+/// Offset that makes every day within ±2²⁰ of 1970 non-negative.
+const DAY_OFFSET: i64 = 1 << 20;
+
 /// `paying` (as of the date, ever) and `paying_by_period`.
 pub(crate) async fn sections(
     ctx: &SessionContext,
@@ -30,8 +35,8 @@ pub(crate) async fn sections(
          FROM po{join} GROUP BY po.p, 2 ORDER BY po.p, 2",
         // One packed key (ck · 2²¹ + period start + 2²⁰) groups several
         // times faster than (ck, period) in DataFusion.
-        span = crate::value::summary::DAY_SPAN,
-        offset = crate::value::summary::DAY_OFFSET,
+        span = DAY_SPAN,
+        offset = DAY_OFFSET,
         period = p.period_of("o.day"),
         first = p.first_start(),
         d = p.d,

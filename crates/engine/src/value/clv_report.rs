@@ -348,10 +348,6 @@ impl Engine {
                 "no repeat buyers with positive spend: the spend model cannot be fitted".into(),
             ));
         };
-        let options = format!(
-            "{},{},{}",
-            c.horizon_months, c.monthly_discount, p.config.gross_margin
-        );
         let sql = format!(
             "{}
              SELECT ck, p_alive, purchases_30d, purchases_90d, purchases_365d,
@@ -360,7 +356,13 @@ impl Engine {
                RANK() OVER (ORDER BY clv DESC) AS clv_rank,
                ntile(10) OVER (ORDER BY clv DESC) AS value_tier
              FROM scores",
-            scores_sql(&summary_table(p.d), &model, &spend, &options)
+            scores_sql(
+                &summary_table(p.d),
+                &model,
+                &spend,
+                c,
+                p.config.gross_margin
+            )
         );
         materialize(self.context(), &sql, VALUE_TABLE).await
     }
@@ -423,7 +425,15 @@ fn round3(v: f64) -> f64 {
 /// (frequency, T), which many customers share, and joined back: the same
 /// numbers as `cl_expected_purchases` and `cl_clv` per customer, with a
 /// fraction of the ₂F₁ evaluations.
-pub(crate) fn scores_sql(summary: &str, model: &str, spend: &str, options: &str) -> String {
+/// CLV is over `c`'s horizon and discount, at `margin`.
+pub(crate) fn scores_sql(
+    summary: &str,
+    model: &str,
+    spend: &str,
+    c: &ClvRequest,
+    margin: f64,
+) -> String {
+    let options = format!("{},{},{margin}", c.horizon_months, c.monthly_discount);
     format!(
         "WITH scored_summary AS (SELECT ck, frequency, recency, t, monetary_minor FROM {summary}),
 scored_if_alive AS (SELECT frequency, t,

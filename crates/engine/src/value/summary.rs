@@ -50,11 +50,7 @@ pub fn summaries_sql(ends: &[i32]) -> String {
     let mut aggregates = Vec::new();
     let mut columns = Vec::new();
     for (i, end) in ends.iter().enumerate() {
-        let filter = if *end == last {
-            String::new()
-        } else {
-            format!(" FILTER (WHERE day <= {end})")
-        };
+        let filter = crate::facts::day_filter(*end, last);
         aggregates.push(format!(
             "cl_distinct_days(day){filter} AS n_{i},
     MIN(day){filter} AS first_day_{i}, MAX(day){filter} AS last_day_{i},
@@ -77,11 +73,6 @@ SELECT ck, {} FROM s",
         columns.join(",\n  ")
     )
 }
-
-/// Days per customer in a packed (customer, day) key: 2²¹.
-pub(crate) const DAY_SPAN: i64 = 1 << 21;
-/// Offset that makes every day within ±2²⁰ of 1970 non-negative.
-pub(crate) const DAY_OFFSET: i64 = 1 << 20;
 
 /// The summaries in a form the model crate fits.
 #[derive(Debug, Default)]

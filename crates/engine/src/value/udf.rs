@@ -123,22 +123,14 @@ fn horizon_days(v: &ColumnarValue, f: &str) -> Result<f64> {
     }
 }
 
-/// Applies `score(x, T)` to the rows where both are present; null
-/// elsewhere.
+/// Applies `score(summary)` to the rows of (x, T) where both are present;
+/// null elsewhere. t_x does not enter these quantities: T stands in for it.
 fn score_frequency_age(
     args: &[ColumnarValue],
     score: impl Fn(&CustomerSummary) -> f64,
 ) -> Result<ColumnarValue> {
-    let rows = rows_of(args);
-    let (x, t) = (floats(&args[0], rows)?, floats(&args[1], rows)?);
-    let out: Float64Array = (0..rows)
-        .map(|i| {
-            let valid = x.is_valid(i) && t.is_valid(i);
-            // t_x does not enter these quantities; T stands in for it.
-            valid.then(|| score(&CustomerSummary::new(x.value(i), t.value(i), t.value(i))))
-        })
-        .collect();
-    Ok(ColumnarValue::Array(Arc::new(out)))
+    let (x, t) = (args[0].clone(), args[1].clone());
+    score_summaries(&[x, t.clone(), t], |_, c| score(c))
 }
 
 /// Registers the scoring functions.
