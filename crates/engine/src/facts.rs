@@ -640,6 +640,37 @@ pub(crate) async fn materialize_stages(
     materialize_stages_at(ctx, &[at]).await
 }
 
+/// The facts columns the stage rules ([`stage_sql`], [`gap_candidate`])
+/// read.
+const STAGE_INPUTS: [&str; 10] = [
+    "ck",
+    "paying",
+    "silence_days",
+    "subscriptions",
+    "subscriptions_ended",
+    "active",
+    "latest_nps",
+    "referrals",
+    "loyal_buyer",
+    "first_pay_day",
+];
+
+/// The facts columns to keep for stages registered with `columns` (a
+/// list, or `*`: `None`, all of them).
+fn facts_needed(columns: &str) -> Option<String> {
+    let mut needed: Vec<&str> = STAGE_INPUTS.to_vec();
+    for column in columns.split(',').map(str::trim) {
+        match column {
+            "*" => return None,
+            // Computed by the stage plan.
+            "stage" | "median_gap_days" | "at_risk_after_days" | "p_alive" => {}
+            c if !needed.contains(&c) => needed.push(c),
+            _ => {}
+        }
+    }
+    Some(needed.join(", "))
+}
+
 /// Where [`materialize_stages_at`] registers the stages at one day.
 pub(crate) struct StagesAt<'a> {
     /// The parameters, at the day.
@@ -672,12 +703,14 @@ pub(crate) async fn materialize_stages_at(
         days.len()
     ));
     for (i, s) in at.iter().enumerate() {
-        materialize(
-            ctx,
-            &facts_sql(&s.p, sources, i),
-            &format!("{}_facts", s.table),
-        )
-        .await?;
+        let facts = facts_sql(&s.p, sources, i);
+        let facts = match facts_needed(s.columns) {
+            // Only what the stage and the columns asked for: the join then
+            // leaves the customers' own columns out.
+            Some(needed) => format!("SELECT {needed} FROM ({facts})"),
+            None => facts,
+        };
+        materialize(ctx, &facts, &format!("{}_facts", s.table)).await?;
     }
     ctx.deregister_table(sources)?;
     clock.lap("facts");
