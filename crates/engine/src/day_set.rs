@@ -344,10 +344,30 @@ impl GroupsAccumulator for DaySetGroups {
     }
 }
 
-/// An integer argument of a scalar function, as an array of `rows`.
-fn ints(v: &ColumnarValue, rows: usize) -> Result<Arc<dyn Array>> {
-    let a = v.to_array(rows)?;
-    Ok(datafusion::arrow::compute::cast(&a, &DataType::Int64)?)
+/// An integer argument of a scalar function: one value (a literal, as
+/// the plans pass them: not spread over an array per batch) or one per row.
+enum IntArg {
+    One(i64),
+    PerRow(datafusion::arrow::array::Int64Array),
+}
+
+impl IntArg {
+    fn new(v: &ColumnarValue, rows: usize) -> Result<IntArg> {
+        if let ColumnarValue::Scalar(s) = v {
+            if let ScalarValue::Int64(Some(i)) = s.cast_to(&DataType::Int64)? {
+                return Ok(IntArg::One(i));
+            }
+        }
+        let a = datafusion::arrow::compute::cast(&v.to_array(rows)?, &DataType::Int64)?;
+        Ok(IntArg::PerRow(a.as_primitive::<Int64Type>().clone()))
+    }
+
+    fn at(&self, row: usize) -> i64 {
+        match self {
+            IntArg::One(v) => *v,
+            IntArg::PerRow(a) => a.value(row),
+        }
+    }
 }
 
 /// Applies `f(set, from, lo, hi, extra)` row by row (null set → 0).
@@ -358,12 +378,11 @@ fn per_row(
     let rows = crate::udf::rows_of(args);
     let sets = args[0].to_array(rows)?;
     let sets: &BinaryArray = sets.as_binary::<i32>();
-    let ints: Vec<ArrayRef> = args[1..]
+    let ints: Vec<IntArg> = args[1..]
         .iter()
-        .map(|a| ints(a, rows))
+        .map(|a| IntArg::new(a, rows))
         .collect::<Result<_>>()?;
-    let ints: Vec<_> = ints.iter().map(|a| a.as_primitive::<Int64Type>()).collect();
-    let at = |k: usize, row: usize| ints.get(k).map_or(0, |a| a.value(row));
+    let at = |k: usize, row: usize| ints.get(k).map_or(0, |a| a.at(row));
     let out: Int32Array = (0..rows)
         .map(|row| {
             Some(if sets.is_valid(row) {

@@ -85,7 +85,7 @@ fn customers_sql(p: &Params) -> String {
     );
     format!(
         "WITH sp AS (SELECT ck, day AS from_day, status, amount_minor,
-             lead(day) OVER (PARTITION BY ck, subscription_id ORDER BY time) AS to_day
+             {to_day} AS to_day
            FROM subscriptions WHERE day <= {d}),
          ev AS (SELECT ck, amount_minor, CASE WHEN amount_minor > 0 THEN day END AS paid_day,
              CAST(NULL AS INT) AS sub_day, CAST(NULL AS BIGINT) AS smask,
@@ -119,6 +119,7 @@ fn customers_sql(p: &Params) -> String {
         seg = p.segment_sql(),
         seg_join = p.seg_join("c"),
         margin = p.config.gross_margin,
+        to_day = crate::metrics::next_change_day(),
     )
 }
 

@@ -37,11 +37,12 @@ pub(crate) async fn compute(ctx: &SessionContext, p: &Params) -> Result<(), Engi
         (
             format!(
                 ", sp AS (SELECT ck, day AS from_day, status,
-                     lead(day) OVER (PARTITION BY ck, subscription_id ORDER BY time) AS to_day
+                     {to_day} AS to_day
                    FROM subscriptions WHERE day <= {d}),
                  sm AS (SELECT ck, bit_or(cl_span_mask(from_day, to_day, '{list}')) AS bmask
                    FROM sp WHERE status IN ('active', 'past_due') GROUP BY ck)",
-                d = p.d
+                d = p.d,
+                to_day = crate::metrics::next_change_day(),
             ),
             " LEFT JOIN sm ON sm.ck = f.ck",
             ("COALESCE(sm.bmask, 0)", " OR sm.ck IS NOT NULL"),

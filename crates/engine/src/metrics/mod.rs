@@ -20,3 +20,19 @@ pub(crate) mod referrals;
 pub(crate) mod retention_cost;
 pub(crate) mod rfm;
 pub(crate) mod stages;
+
+/// The day of the next change of the same subscription (`to_day`), null
+/// for its latest change, over rows of `subscriptions` (`ck`,
+/// `subscription_id`, `time`, `day`).
+///
+/// `lead(day) OVER (PARTITION BY ck, subscription_id ORDER BY time)` gives
+/// the same, but DataFusion's window runs partition by partition, slowly
+/// with hundreds of thousands of two-row partitions; one ordered pass and a
+/// look at the next row's keys does not.
+pub(crate) fn next_change_day() -> String {
+    let w = "OVER (ORDER BY ck, subscription_id, time)";
+    format!(
+        "CASE WHEN lead(ck) {w} = ck AND lead(subscription_id) {w} = subscription_id \
+         THEN lead(day) {w} END"
+    )
+}
