@@ -16,6 +16,7 @@ mod group_days;
 mod growth;
 mod metrics;
 mod params;
+mod period_activity;
 mod profile;
 mod report;
 mod segment_report;
@@ -73,6 +74,7 @@ fn register_functions(ctx: &SessionContext) {
     day_set::register(ctx);
     group_days::register(ctx);
     first_day_total::register(ctx);
+    period_activity::register(ctx);
     value::udf::register(ctx);
 }
 

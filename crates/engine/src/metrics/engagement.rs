@@ -70,44 +70,43 @@ fn days_sql(p: &Params) -> String {
     )
 }
 
-/// SQL of the `engagement` trend. Each customer's day set is read once per
-/// period: active days in the period (DAU summed over its days, active
+/// SQL of the `engagement` trend. Each customer's day set is read once for
+/// all periods: active days in the period (DAU summed over its days, active
 /// customers, repeat visitors) and days in a 7-day window with an active
 /// day (WAU summed over the period's days: a customer counts in the WAU of
 /// every day t whose window (t − 7, t] holds one of their active days).
 fn engagement_sql(p: &Params) -> String {
     let first = p.first_start();
     let from = set_from(p);
-    // One pass over the customers' sets: four sums per period, as columns
-    // of one row per segment, then one row per period and segment. (A join
-    // of every customer with every period would make a row per pair.)
-    // Each set is read once per period (into `d_<i>` and `c_<i>`), then
-    // summed.
-    let mut reads = Vec::new();
-    let mut sums = Vec::new();
-    let mut per_period = Vec::new();
+    // One pass over the customers' sets (`cl_period_activity`): four sums
+    // per period in one value per segment, then one row per period and
+    // segment. (A join of every customer with every period would make a
+    // row per pair; a column per period and sum, 144 columns of a million
+    // rows at 36 periods.)
+    let mut starts = Vec::new();
+    let mut ends = Vec::new();
+    let mut words = Vec::new();
     for (i, (start, next)) in p.periods().into_iter().enumerate() {
-        let hi = next.min(p.d + 1);
-        reads.push(format!(
-            "cl_day_count(days, {from}, {start}, {hi}) AS d_{i},
-             cl_day_cover(days, {from}, {start}, {hi}, {WAU_DAYS}) AS c_{i}"
-        ));
-        sums.push(format!(
-            "SUM(d_{i}) AS dau_{i}, SUM(c_{i}) AS wau_{i},
-             SUM(CASE WHEN d_{i} > 0 THEN 1 ELSE 0 END) AS active_{i},
-             SUM(CASE WHEN d_{i} >= {REPEAT_MIN_DAYS} THEN 1 ELSE 0 END) AS repeats_{i}"
-        ));
-        per_period.push(format!(
-            "SELECT CAST({start} AS BIGINT) AS p, segment, dau_{i} AS dau_sum, wau_{i} AS wau_sum,
-               active_{i} AS active, repeats_{i} AS repeats FROM w"
+        starts.push(start.to_string());
+        ends.push(next.min(p.d + 1).to_string());
+        words.push(format!(
+            "(CAST({start} AS BIGINT), CAST({} AS BIGINT))",
+            i * crate::period_activity::WORDS_PER_PERIOD
         ));
     }
     format!(
         "WITH per AS {periods},
          g AS (SELECT per.p, per.last_day, s.segment FROM per CROSS JOIN {segments} s),
-         r AS (SELECT segment, {reads} FROM {DAYS}),
-         w AS (SELECT segment, {sums} FROM r GROUP BY segment),
-         m AS ({per_period}),
+         w AS (SELECT segment,
+             cl_period_activity(days, {from}, '{starts}', '{ends}', {WAU_DAYS}, {REPEAT_MIN_DAYS}) AS s
+           FROM {DAYS} GROUP BY segment),
+         -- `w` is read once, joined with the periods: a CTE named in
+         -- several branches of a UNION is computed once per branch.
+         k AS (SELECT * FROM (VALUES {words}) AS t(p, k)),
+         m AS (SELECT k.p, w.segment, cl_word(w.s, k.k) AS dau_sum,
+             cl_word(w.s, k.k + 1) AS wau_sum, cl_word(w.s, k.k + 2) AS active,
+             cl_word(w.s, k.k + 3) AS repeats
+           FROM w CROSS JOIN k),
          -- Counted per day first (a few hundred groups), so that the
          -- period of a day is worked out per day, not per event.
          i0 AS (SELECT e.day, {seg} AS segment, COUNT(*) AS n
@@ -135,9 +134,9 @@ fn engagement_sql(p: &Params) -> String {
          FROM y ORDER BY period, segment",
         periods = p.periods_values(),
         segments = segments_sql(p),
-        reads = reads.join(",\n             "),
-        sums = sums.join(",\n             "),
-        per_period = per_period.join(" UNION ALL "),
+        starts = starts.join(","),
+        ends = ends.join(","),
+        words = words.join(", "),
         period = p.period_of("day"),
         events = p.interactions_sql(first - 1),
         seg = p.segment_sql(),

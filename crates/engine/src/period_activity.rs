@@ -1,0 +1,275 @@
+//! Engagement sums of many periods from the customers' day sets, in one
+//! aggregate.
+//!
+//! `cl_period_activity(set, from, 'starts', 'ends', width, repeat_min)`
+//! reads each customer's active-day set (`cl_day_set` over days from
+//! `from`, see `day_set.rs`) once and adds up, per period i of
+//! `[starts[i], ends[i])` (comma-separated day numbers):
+//! - word 4i: the customer's active days in the period (DAU summed over its days);
+//! - word 4i+1: the days t of the period with an active day in
+//!   `(t − width, t]` (WAU summed over its days);
+//! - word 4i+2: 1 if the customer was active in the period;
+//! - word 4i+3: 1 if on at least `repeat_min` days (a repeat visitor).
+//!
+//! The result is a binary of little-endian 64-bit words, read with
+//! `cl_word(result, k)`. One pass over the sets replaces two scalar calls
+//! per customer and period and four sums per period (at 36 periods, 72
+//! columns of a million rows each). Every parameter is a literal argument,
+//! so the function runs unchanged on a Ballista executor.
+
+use crate::day_set::{count_days, cover_days};
+use datafusion::arrow::array::{ArrayRef, AsArray, Int64Array};
+use datafusion::arrow::datatypes::{DataType, FieldRef};
+use datafusion::common::{exec_err, Result, ScalarValue};
+use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
+use datafusion::logical_expr::{
+    Accumulator, AggregateUDF, AggregateUDFImpl, ColumnarValue, ScalarFunctionArgs, ScalarUDF,
+    ScalarUDFImpl, Signature, Volatility,
+};
+use datafusion::physical_expr::expressions::Literal;
+use datafusion::prelude::SessionContext;
+use std::sync::Arc;
+
+/// Words per period in the result.
+pub(crate) const WORDS_PER_PERIOD: usize = 4;
+
+/// What a call sums over: the literal arguments.
+#[derive(Debug, Clone)]
+struct Periods {
+    from: i64,
+    starts: Vec<i64>,
+    ends: Vec<i64>,
+    width: i64,
+    repeat_min: i32,
+}
+
+/// Argument `i` of the call, a literal.
+fn literal(args: &AccumulatorArgs, i: usize) -> Option<ScalarValue> {
+    args.exprs
+        .get(i)
+        .and_then(|e| (e.as_ref() as &dyn std::any::Any).downcast_ref::<Literal>())
+        .map(|l| l.value().clone())
+}
+
+/// A comma-separated list of day numbers.
+fn day_list(v: Option<ScalarValue>) -> Option<Vec<i64>> {
+    match v {
+        Some(ScalarValue::Utf8(Some(s))) => s
+            .split(',')
+            .map(|d| d.trim().parse().ok())
+            .collect::<Option<Vec<i64>>>(),
+        _ => None,
+    }
+}
+
+/// An integer literal.
+fn int(v: Option<ScalarValue>) -> Option<i64> {
+    match v {
+        Some(ScalarValue::Int64(Some(v))) => Some(v),
+        Some(ScalarValue::Int32(Some(v))) => Some(v.into()),
+        _ => None,
+    }
+}
+
+impl Periods {
+    fn from_args(args: &AccumulatorArgs) -> Result<Periods> {
+        let parsed = (|| {
+            Some(Periods {
+                from: int(literal(args, 1))?,
+                starts: day_list(literal(args, 2))?,
+                ends: day_list(literal(args, 3))?,
+                width: int(literal(args, 4))?,
+                repeat_min: i32::try_from(int(literal(args, 5))?).ok()?,
+            })
+        })();
+        match parsed {
+            Some(p) if p.starts.len() == p.ends.len() && p.width > 0 => Ok(p),
+            _ => exec_err!(
+                "cl_period_activity(set, from, 'starts', 'ends', width, repeat_min): \
+                 every argument but the set must be a literal, the day lists of equal length"
+            ),
+        }
+    }
+
+    /// Adds one customer's set to `sums`.
+    fn add(&self, set: &[u8], sums: &mut [i64]) {
+        for (i, (&lo, &hi)) in self.starts.iter().zip(&self.ends).enumerate() {
+            let days = count_days(set, self.from, lo, hi);
+            let w = &mut sums[i * WORDS_PER_PERIOD..(i + 1) * WORDS_PER_PERIOD];
+            w[0] += i64::from(days);
+            // An active day just before the period covers its first days.
+            w[1] += i64::from(cover_days(set, self.from, lo, hi, self.width));
+            w[2] += i64::from(days > 0);
+            w[3] += i64::from(days >= self.repeat_min);
+        }
+    }
+}
+
+fn to_bytes(sums: &[i64]) -> Vec<u8> {
+    sums.iter().flat_map(|w| w.to_le_bytes()).collect()
+}
+
+/// Word `k` of a result (0 past its end).
+fn word(bytes: &[u8], k: usize) -> i64 {
+    bytes
+        .get(k * 8..k * 8 + 8)
+        .map_or(0, |c| i64::from_le_bytes(c.try_into().expect("8 bytes")))
+}
+
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct PeriodActivity {
+    signature: Signature,
+}
+
+impl AggregateUDFImpl for PeriodActivity {
+    fn name(&self) -> &str {
+        "cl_period_activity"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _args: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Binary)
+    }
+
+    fn state_fields(&self, args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
+        crate::udaf::binary_state(&args, "sums")
+    }
+
+    fn accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
+        let periods = Periods::from_args(&args)?;
+        Ok(Box::new(PeriodActivityAccumulator {
+            sums: vec![0; periods.starts.len() * WORDS_PER_PERIOD],
+            periods,
+        }))
+    }
+}
+
+/// One group's sums (the groups are the few segments of a report).
+#[derive(Debug)]
+struct PeriodActivityAccumulator {
+    periods: Periods,
+    sums: Vec<i64>,
+}
+
+impl Accumulator for PeriodActivityAccumulator {
+    fn update_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
+        for set in values[0].as_binary::<i32>().iter().flatten() {
+            self.periods.add(set, &mut self.sums);
+        }
+        Ok(())
+    }
+
+    fn merge_batch(&mut self, states: &[ArrayRef]) -> Result<()> {
+        for bytes in states[0].as_binary::<i32>().iter().flatten() {
+            for (k, s) in self.sums.iter_mut().enumerate() {
+                *s += word(bytes, k);
+            }
+        }
+        Ok(())
+    }
+
+    fn state(&mut self) -> Result<Vec<ScalarValue>> {
+        Ok(vec![self.evaluate()?])
+    }
+
+    fn evaluate(&mut self) -> Result<ScalarValue> {
+        Ok(ScalarValue::Binary(Some(to_bytes(&self.sums))))
+    }
+
+    fn size(&self) -> usize {
+        std::mem::size_of_val(self)
+            + self.sums.capacity() * 8
+            + (self.periods.starts.capacity() + self.periods.ends.capacity()) * 8
+    }
+}
+
+/// `cl_word(blob, k)`: 64-bit word `k` of a `cl_period_activity` result.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct Word {
+    signature: Signature,
+}
+
+impl ScalarUDFImpl for Word {
+    fn name(&self) -> &str {
+        "cl_word"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _args: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Int64)
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let rows = crate::udf::rows_of(&args.args);
+        let blobs = args.args[0].to_array(rows)?;
+        let ks = args.args[1].to_array(rows)?;
+        let ks = ks.as_primitive::<datafusion::arrow::datatypes::Int64Type>();
+        let out: Int64Array = blobs
+            .as_binary::<i32>()
+            .iter()
+            .zip(ks.iter())
+            .map(|(b, k)| match (b, k) {
+                (Some(b), Some(k)) if k >= 0 => Some(word(b, k as usize)),
+                _ => None,
+            })
+            .collect();
+        Ok(ColumnarValue::Array(Arc::new(out)))
+    }
+}
+
+/// Registers `cl_period_activity` and `cl_word`.
+pub(crate) fn register(ctx: &SessionContext) {
+    use DataType::{Binary, Int64, Utf8};
+    ctx.register_udaf(AggregateUDF::from(PeriodActivity {
+        signature: Signature::exact(
+            vec![Binary, Int64, Utf8, Utf8, Int64, Int64],
+            Volatility::Immutable,
+        ),
+    }));
+    ctx.register_udf(ScalarUDF::from(Word {
+        signature: Signature::exact(vec![Binary, Int64], Volatility::Immutable),
+    }));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A serialised set of `days` (offsets from `from`).
+    fn set(days: &[i64]) -> Vec<u8> {
+        let mut words = vec![0u64; 2];
+        for d in days {
+            words[(*d / 64) as usize] |= 1 << (d % 64);
+        }
+        words.iter().flat_map(|w| w.to_le_bytes()).collect()
+    }
+
+    #[test]
+    fn sums_per_period_add_up_the_customers_by_hand() {
+        // Two periods of 10 days from day 100; WAU window 3 days.
+        let periods = Periods {
+            from: 100,
+            starts: vec![100, 110],
+            ends: vec![110, 120],
+            width: 3,
+            repeat_min: 2,
+        };
+        let mut sums = vec![0; 8];
+        // Customer a: days 101 and 109 → period 0: 2 days, covers 101–103
+        // and 109 (110 is outside) = 4 days, a repeat visitor; period 1: no
+        // active day, but day 109's window covers 110 and 111.
+        periods.add(&set(&[1, 9]), &mut sums);
+        // Customer b: day 115 → period 1: 1 day, covers 115–117 = 3.
+        periods.add(&set(&[15]), &mut sums);
+        assert_eq!(sums, vec![2, 4, 1, 1, 1, 2 + 3, 1, 0]);
+        let bytes = to_bytes(&sums);
+        assert_eq!((0..8).map(|k| word(&bytes, k)).collect::<Vec<_>>(), sums);
+        assert_eq!(word(&bytes, 8), 0);
+    }
+}
