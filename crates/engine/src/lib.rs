@@ -8,6 +8,7 @@
 //! plans can run on a Ballista cluster.
 #![deny(missing_docs)]
 
+mod bit_counts;
 mod day_set;
 mod error;
 mod facts;
@@ -75,6 +76,7 @@ fn register_functions(ctx: &SessionContext) {
     group_days::register(ctx);
     first_day_total::register(ctx);
     period_activity::register(ctx);
+    bit_counts::register(ctx);
     value::udf::register(ctx);
 }
 

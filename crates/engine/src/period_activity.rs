@@ -105,12 +105,13 @@ impl Periods {
     }
 }
 
-fn to_bytes(sums: &[i64]) -> Vec<u8> {
+/// Words as a binary of little-endian 64-bit words.
+pub(crate) fn to_bytes(sums: &[i64]) -> Vec<u8> {
     sums.iter().flat_map(|w| w.to_le_bytes()).collect()
 }
 
 /// Word `k` of a result (0 past its end).
-fn word(bytes: &[u8], k: usize) -> i64 {
+pub(crate) fn word(bytes: &[u8], k: usize) -> i64 {
     bytes
         .get(k * 8..k * 8 + 8)
         .map_or(0, |c| i64::from_le_bytes(c.try_into().expect("8 bytes")))

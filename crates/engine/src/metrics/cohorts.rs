@@ -26,60 +26,44 @@ use crate::{EngineError, Params};
 use clientela_core::config::CohortBasis;
 use datafusion::prelude::SessionContext;
 
-/// Materialised cohort members: `(ck, ci, segment)`, `ci` the index of the
-/// cohort's trend period (0 = the first one).
+/// Materialised cohort members: `(ck, ci, segment, mask)`, `ci` the index
+/// of the cohort's trend period (0 = the first one), bit i of `mask` set
+/// when the customer has a paid order in trend period i.
 const MEMBERS: &str = "cohort_members";
-/// Materialised activity: `(ci, segment, k, ck, active, revenue_minor)`, one
-/// row per member and offset with an order.
-const ACTIVITY: &str = "cohort_activity";
 
 /// Decimals of the percentages.
 const PCT_DECIMALS: u32 = 1;
 
+/// Bits of a mask, over the trend periods (at most 60).
+const MASK_BITS: i64 = 64;
+
 /// SQL of the members table: each customer's cohort day, kept when it falls
-/// in the trend periods (and on or before D).
+/// in the trend periods (and on or before D), and their paid periods.
 fn members_sql(p: &Params) -> String {
     let (first, d, g) = (p.first_start(), p.d, p.granularity.name());
+    let paid_bit = format!(
+        "CASE WHEN day >= {first} THEN CAST(1 AS BIGINT) << CAST(cl_period_index(day, {first}, '{g}') AS BIGINT) ELSE CAST(0 AS BIGINT) END"
+    );
     let joined = match p.config.cohort_basis {
         CohortBasis::FirstPurchase => format!(
-            "SELECT ck, MIN(day) AS cohort_day FROM orders
+            "SELECT ck, MIN(day) AS cohort_day, bit_or({paid_bit}) AS mask FROM orders
              WHERE amount_minor > 0 AND day <= {d} GROUP BY ck"
         ),
         CohortBasis::Signup => format!(
-            "SELECT ck, signup_day AS cohort_day FROM customers
-             WHERE signup_day IS NOT NULL AND signup_day <= {d}"
+            "SELECT c.ck, c.signup_day AS cohort_day, COALESCE(o.mask, 0) AS mask FROM customers c
+             LEFT JOIN (SELECT ck, bit_or({paid_bit}) AS mask FROM orders
+               WHERE amount_minor > 0 AND day >= {first} AND day <= {d} GROUP BY ck) o ON o.ck = c.ck
+             WHERE c.signup_day IS NOT NULL AND c.signup_day <= {d}"
         ),
     };
     format!(
-        "SELECT j.ck, cl_period_index(j.cohort_day, {first}, '{g}') AS ci, {seg} AS segment
+        "SELECT j.ck, cl_period_index(j.cohort_day, {first}, '{g}') AS ci, {seg} AS segment, j.mask
          FROM ({joined}) j{seg_join}
          WHERE j.cohort_day >= {first}",
         seg = p.segment_sql(),
         seg_join = p.seg_join("j"),
     )
 }
-
-/// SQL of the activity table: per member and offset, whether they paid and
-/// the net amount of their orders. The orders are first folded per customer
-/// and period on one packed key (ck · 128 + period index: trends have at
-/// most 60 periods), which DataFusion groups several times faster than the
-/// four columns of the result, then joined to the (fewer) members.
-fn activity_sql(p: &Params) -> String {
-    let (first, d, g) = (p.first_start(), p.d, p.granularity.name());
-    format!(
-        "SELECT m.ci, m.segment, CAST(a.pi - m.ci AS INT) AS k, a.ck, a.active, a.revenue_minor
-         FROM (SELECT key / {PACK} AS ck, key % {PACK} AS pi, active, revenue_minor
-           FROM (SELECT ck * {PACK} + cl_period_index(day, {first}, '{g}') AS key,
-               MAX(CASE WHEN amount_minor > 0 THEN 1 ELSE 0 END) AS active,
-               SUM(amount_minor) AS revenue_minor
-             FROM orders WHERE day >= {first} AND day <= {d} GROUP BY 1)) a
-         JOIN {MEMBERS} m ON m.ck = a.ck
-         WHERE a.pi >= m.ci"
-    )
-}
-
-/// Period indexes per customer in the packed key of [`activity_sql`].
-const PACK: i64 = 128;
 
 /// The grid of cohort × offset for every cohort with members: `(ci,
 /// segment, cohort, k, size)`, offsets up to the period of D.
@@ -102,19 +86,18 @@ fn grid_sql(p: &Params) -> String {
     )
 }
 
+/// Active customers at each offset from the members' masks: bit ci + k
+/// (active at offset k) and the highest bit ≥ ci + k (active then or later),
+/// counted per cohort by `cl_bit_counts`; orders before the cohort's period
+/// (under `signup`) have bits below ci and count nowhere.
 fn retention_sql(p: &Params) -> String {
     format!(
         "WITH g AS ({grid}),
-         a AS (SELECT ci, segment, k, SUM(active) AS active FROM {ACTIVITY} GROUP BY ci, segment, k),
-         l AS (SELECT ci, segment, last_k, COUNT(*) AS n FROM
-             (SELECT ci, segment, ck, MAX(k) AS last_k FROM {ACTIVITY} WHERE active = 1 GROUP BY ci, segment, ck) y
-           GROUP BY ci, segment, last_k),
-         x AS (SELECT g.cohort, g.ci, g.segment, g.k, g.size, COALESCE(a.active, 0) AS active,
-             -- Active at k or later = last active offset ≥ k: a running sum from the end.
-             SUM(COALESCE(l.n, 0)) OVER (PARTITION BY g.ci, g.segment ORDER BY g.k DESC
-               ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS on_or_after
-           FROM g LEFT JOIN a ON a.ci = g.ci AND a.segment = g.segment AND a.k = g.k
-             LEFT JOIN l ON l.ci = g.ci AND l.segment = g.segment AND l.last_k = g.k)
+         w AS (SELECT ci, segment, cl_bit_counts(mask) AS s FROM {MEMBERS} GROUP BY ci, segment),
+         x AS (SELECT g.cohort, g.segment, g.k, g.size,
+             COALESCE(cl_word(w.s, g.ci + g.k), 0) AS active,
+             COALESCE(cl_word(w.s, {MASK_BITS} + g.ci + g.k), 0) AS on_or_after
+           FROM g LEFT JOIN w ON w.ci = g.ci AND w.segment = g.segment)
          SELECT cohort, segment, CAST(k AS BIGINT) AS period_offset, size AS cohort_customers,
            CAST(active AS BIGINT) AS active_customers,
            ROUND(100.0 * active / size, {PCT_DECIMALS}) AS active_pct,
@@ -125,10 +108,17 @@ fn retention_sql(p: &Params) -> String {
     )
 }
 
+/// Net order revenue per cohort and offset: the orders of the trend
+/// periods joined to their (fewer) members, summed per cohort, segment and
+/// offset (a few thousand groups).
 fn revenue_sql(p: &Params) -> String {
+    let (first, d, g) = (p.first_start(), p.d, p.granularity.name());
     format!(
         "WITH g AS ({grid}),
-         a AS (SELECT ci, segment, k, SUM(revenue_minor) AS revenue FROM {ACTIVITY} GROUP BY ci, segment, k),
+         o AS (SELECT ck, cl_period_index(day, {first}, '{g}') AS pi, amount_minor
+           FROM orders WHERE day >= {first} AND day <= {d}),
+         a AS (SELECT m.ci, m.segment, CAST(o.pi - m.ci AS INT) AS k, SUM(o.amount_minor) AS revenue
+           FROM o JOIN {MEMBERS} m ON m.ck = o.ck WHERE o.pi >= m.ci GROUP BY 1, 2, 3),
          x AS (SELECT g.cohort, g.segment, g.k, g.size, COALESCE(a.revenue, 0) AS revenue,
              SUM(COALESCE(a.revenue, 0)) OVER (PARTITION BY g.ci, g.segment ORDER BY g.k
                ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS cumulative
@@ -148,7 +138,6 @@ pub(crate) async fn sections(
     p: &Params,
 ) -> Result<Vec<Section>, EngineError> {
     materialize(ctx, &members_sql(p), MEMBERS).await?;
-    materialize(ctx, &activity_sql(p), ACTIVITY).await?;
     let basis = match p.config.cohort_basis {
         CohortBasis::FirstPurchase => "first purchase",
         CohortBasis::Signup => "sign-up",
@@ -170,7 +159,6 @@ pub(crate) async fn sections(
         )
         .await?,
     ];
-    ctx.deregister_table(ACTIVITY)?;
     ctx.deregister_table(MEMBERS)?;
     Ok(out)
 }
