@@ -21,18 +21,28 @@ pub(crate) mod retention_cost;
 pub(crate) mod rfm;
 pub(crate) mod stages;
 
-/// The day of the next change of the same subscription (`to_day`), null
-/// for its latest change, over rows of `subscriptions` (`ck`,
-/// `subscription_id`, `time`, `day`).
+/// `func(col)` over the changes of `subscriptions` (`ck`,
+/// `subscription_id`, `time`) for `func` `lead` (the next change of the
+/// same subscription) or `lag` (the previous one): null at its last (first)
+/// change.
 ///
-/// `lead(day) OVER (PARTITION BY ck, subscription_id ORDER BY time)` gives
+/// `func(col) OVER (PARTITION BY ck, subscription_id ORDER BY time)` gives
 /// the same, but DataFusion's window runs partition by partition, slowly
 /// with hundreds of thousands of two-row partitions; one ordered pass and a
-/// look at the next row's keys does not.
-pub(crate) fn next_change_day() -> String {
-    let w = "OVER (ORDER BY ck, subscription_id, time)";
+/// look at the neighbouring row's keys does not.
+pub(crate) fn same_subscription(func: &str, col: &str) -> String {
+    let w = SUBSCRIPTION_ORDER;
     format!(
-        "CASE WHEN lead(ck) {w} = ck AND lead(subscription_id) {w} = subscription_id \
-         THEN lead(day) {w} END"
+        "CASE WHEN {func}(ck) {w} = ck AND {func}(subscription_id) {w} = subscription_id \
+         THEN {func}({col}) {w} END"
     )
+}
+
+/// The window of [`same_subscription`]: every change, ordered by
+/// subscription and time.
+pub(crate) const SUBSCRIPTION_ORDER: &str = "OVER (ORDER BY ck, subscription_id, time)";
+
+/// The day of the next change of the same subscription (`to_day`).
+pub(crate) fn next_change_day() -> String {
+    same_subscription("lead", "day")
 }

@@ -198,25 +198,51 @@ fn paid_sql(p: &Params) -> String {
                      FROM ev3 WHERE status IN {ENDING} AND prev_paying)"
         ),
     };
-    let w = "OVER (PARTITION BY ck, subscription_id ORDER BY time)";
+    let prev = |col: &str| super::same_subscription("lag", col);
+    let running = format!(
+        "{} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)",
+        super::SUBSCRIPTION_ORDER.trim_end_matches(')')
+    );
+    // `anchor`: the day the paying run of the row's subscription started.
+    // Over all changes in subscription order, a running maximum of the run
+    // starts keyed by the subscription's number (`sub_seq` · 2³² + day + 2³¹)
+    // is the latest start of the row's subscription when its key says so.
     format!(
         "WITH ev AS (SELECT ck, subscription_id, time, day, status, \"interval\" AS billing,
              COALESCE(interval_count, 1) AS billing_count, {m} AS m,
              (status IN {billed} AND {m} > 0) AS paying
            FROM subscriptions WHERE day <= {d}),
-         ev2 AS (SELECT *, lead(day) {w} AS to_day, lag(paying) {w} AS prev_paying,
-             lag(m) {w} AS prev_m, lag(billing) {w} AS prev_billing, lag(billing_count) {w} AS prev_count
+         ev2 AS (SELECT *, {to_day} AS to_day, {prev_paying} AS prev_paying,
+             {prev_m} AS prev_m, {prev_billing} AS prev_billing, {prev_count} AS prev_count,
+             CASE WHEN lag(ck) {o} = ck AND lag(subscription_id) {o} = subscription_id THEN 0 ELSE 1 END
+               AS first_change
            FROM ev),
-         ev3 AS (SELECT *, MAX(CASE WHEN paying AND NOT COALESCE(prev_paying, false) THEN day END)
-             OVER (PARTITION BY ck, subscription_id ORDER BY time ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS anchor
-           FROM ev2)
+         ev2b AS (SELECT *, SUM(first_change) {running} AS sub_seq FROM ev2),
+         ev2c AS (SELECT *, MAX(CASE WHEN paying AND NOT COALESCE(prev_paying, false)
+               THEN sub_seq * {KEY_SPAN} + (CAST(day AS BIGINT) + {DAY_BIAS}) END) {running} AS anchor_key
+           FROM ev2b),
+         ev3 AS (SELECT *, CASE WHEN anchor_key / {KEY_SPAN} = sub_seq
+               THEN CAST(anchor_key % {KEY_SPAN} - {DAY_BIAS} AS INT) END AS anchor
+           FROM ev2c)
          SELECT ck, from_day, to_day, m FROM (
              SELECT ck, day AS from_day, to_day, m FROM ev3 WHERE paying{paid_out}) x
          WHERE to_day IS NULL OR to_day > from_day",
         m = monthly_amount_sql(),
         d = p.d,
+        o = super::SUBSCRIPTION_ORDER,
+        to_day = super::next_change_day(),
+        prev_paying = prev("paying"),
+        prev_m = prev("m"),
+        prev_billing = prev("billing"),
+        prev_count = prev("billing_count"),
     )
 }
+
+/// Days per subscription number in the packed run-start keys of
+/// [`paid_sql`]: 2³².
+const KEY_SPAN: i64 = 1 << 32;
+/// Bias that makes every Int32 day non-negative: 2³¹.
+const DAY_BIAS: i64 = 1 << 31;
 
 /// [`PAIRS`]: per customer and step `k` ≥ 1, MRR at the previous snapshot
 /// (`mrr_start`) and at this one (`mrr_end`), and the first day a span
