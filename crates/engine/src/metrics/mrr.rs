@@ -255,10 +255,12 @@ fn pairs_sql(p: &Params, steps: &[Step]) -> String {
          cm AS (SELECT s.ck, b.k, SUM(s.m) AS mrr FROM {PAID} s
            JOIN b ON s.from_day <= b.bday AND (s.to_day IS NULL OR s.to_day > b.bday)
            WHERE s.to_day IS NULL OR s.to_day > {b0} GROUP BY s.ck, b.k),
-         st AS (SELECT s.ck, b.k, s.from_day, s.m, MIN(s.from_day) OVER (PARTITION BY s.ck, b.k) AS first_day
-           FROM {PAID} s JOIN b ON b.k >= 1 AND s.from_day > b.prev_bday AND s.from_day <= b.bday),
-         st1 AS (SELECT ck, k, MIN(first_day) AS first_day,
-             SUM(CASE WHEN from_day = first_day THEN m ELSE 0 END) AS first_mrr FROM st GROUP BY ck, k),
+         -- The first day a span starts within the step and the MRR of the
+         -- spans starting that day (`cl_first_day_total`), in one grouping.
+         st1 AS (SELECT s.ck, b.k, MIN(s.from_day) AS first_day,
+             cl_first_day_total(s.from_day, s.m) AS first_mrr
+           FROM {PAID} s JOIN b ON b.k >= 1 AND s.from_day > b.prev_bday AND s.from_day <= b.bday
+           GROUP BY s.ck, b.k),
          pairs AS (SELECT ck, k, CAST(0 AS BIGINT) AS mrr_start, mrr AS mrr_end, CAST(NULL AS INT) AS first_day,
              CAST(0 AS BIGINT) AS first_mrr FROM cm WHERE k >= 1
            UNION ALL SELECT ck, k + 1, mrr, CAST(0 AS BIGINT), CAST(NULL AS INT), CAST(0 AS BIGINT) FROM cm WHERE k < {last_k}

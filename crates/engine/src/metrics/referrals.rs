@@ -55,9 +55,14 @@ fn edges_sql(p: &Params) -> String {
            FROM customers c JOIN customers r ON r.customer_id = c.referred_by
            WHERE c.referred_by IS NOT NULL AND (c.signup_day IS NULL OR c.signup_day <= {d})),
          u AS (SELECT * FROM ev UNION ALL SELECT * FROM rb),
-         one AS (SELECT * FROM (SELECT u.*, row_number() OVER (PARTITION BY referred_id
-             ORDER BY pri, day, ck) AS rn FROM u WHERE referred_ck IS NULL OR referred_ck <> ck)
-           WHERE rn = 1)
+         -- The first edge of each referred id: in one ordered pass, the row
+         -- whose predecessor is of another id (a window per id runs slowly
+         -- over hundreds of thousands of one-row partitions).
+         one AS (SELECT * FROM (SELECT u.*,
+               row_number() OVER w = 1 OR lag(referred_id) OVER w IS DISTINCT FROM referred_id AS first
+             FROM u WHERE referred_ck IS NULL OR referred_ck <> ck
+             WINDOW w AS (ORDER BY referred_id, pri, day, ck))
+           WHERE first)
          SELECT one.ck, one.referred_ck, one.referred_id, one.day,
            COALESCE(a.first_pay_day >= one.day OR (a.first_pay_day IS NOT NULL AND one.day IS NULL),
              false) AS converted,
