@@ -91,7 +91,21 @@ impl Engine {
         clock.lap("fit");
         p.purchase_model = Some(models.purchase_literal());
         sections.insert(0, self.parameters_section(&models));
-        self.stages(&p).await?;
+        // Only what the equity splits and the customer table read: the
+        // stage's own inputs are then the only facts computed.
+        let mut columns = vec!["ck", "stage", "channel"];
+        if let Some(by) = p.by.as_deref() {
+            if !columns.contains(&by) {
+                columns.push(by);
+            }
+        }
+        let columns = columns.join(", ");
+        let at = crate::facts::StagesAt {
+            p: p.clone(),
+            table: "customer_stage",
+            columns: &columns,
+        };
+        crate::facts::materialize_stages_at(self.context(), &[at]).await?;
         clock.lap("stages");
         self.materialize_value(&p, &models, c).await?;
         clock.lap("customer value");
