@@ -244,7 +244,7 @@ mod tests {
 
     /// A serialised set of `days` (offsets from `from`).
     fn set(days: &[i64]) -> Vec<u8> {
-        let mut words = vec![0u64; 2];
+        let mut words = [0u64; 2];
         for d in days {
             words[(*d / 64) as usize] |= 1 << (d % 64);
         }
