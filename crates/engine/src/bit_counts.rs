@@ -84,11 +84,7 @@ impl Accumulator for BitCountsAccumulator {
     }
 
     fn merge_batch(&mut self, states: &[ArrayRef]) -> Result<()> {
-        for bytes in states[0].as_binary::<i32>().iter().flatten() {
-            for (k, c) in self.counts.iter_mut().enumerate() {
-                *c += crate::period_activity::word(bytes, k);
-            }
-        }
+        crate::period_activity::add_states(&mut self.counts, &states[0]);
         Ok(())
     }
 

@@ -110,6 +110,16 @@ pub(crate) fn to_bytes(sums: &[i64]) -> Vec<u8> {
     sums.iter().flat_map(|w| w.to_le_bytes()).collect()
 }
 
+/// Adds every partial result of `states` (binaries of words) to `sums`,
+/// word by word.
+pub(crate) fn add_states(sums: &mut [i64], states: &ArrayRef) {
+    for bytes in states.as_binary::<i32>().iter().flatten() {
+        for (k, s) in sums.iter_mut().enumerate() {
+            *s += word(bytes, k);
+        }
+    }
+}
+
 /// Word `k` of a result (0 past its end).
 pub(crate) fn word(bytes: &[u8], k: usize) -> i64 {
     bytes
@@ -164,11 +174,7 @@ impl Accumulator for PeriodActivityAccumulator {
     }
 
     fn merge_batch(&mut self, states: &[ArrayRef]) -> Result<()> {
-        for bytes in states[0].as_binary::<i32>().iter().flatten() {
-            for (k, s) in self.sums.iter_mut().enumerate() {
-                *s += word(bytes, k);
-            }
-        }
+        add_states(&mut self.sums, &states[0]);
         Ok(())
     }
 
