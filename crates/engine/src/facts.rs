@@ -832,7 +832,10 @@ pub(crate) async fn materialize_stages_at(
     ));
     for (i, s) in at.iter().enumerate() {
         let facts = facts_at_sql(s, sources, i, Some(&kept));
-        materialize(ctx, &facts, &format!("{}_facts", s.table)).await?;
+        // Built over the customers (their own columns), probed by the wide
+        // per-source rows, as written: DataFusion would build over the
+        // wide side (0.95 s to build against 0.3 s).
+        materialize_in_written_order(ctx, &facts, &format!("{}_facts", s.table)).await?;
     }
     ctx.deregister_table(sources)?;
     clock.lap("facts");
