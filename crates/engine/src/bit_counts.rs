@@ -20,8 +20,8 @@ use datafusion::logical_expr::{
 };
 use datafusion::prelude::SessionContext;
 
-/// Bits of a mask.
-const BITS: usize = 64;
+/// Bits of a mask (the highest-bit counts start at word `BITS`).
+pub(crate) const BITS: usize = 64;
 
 /// Adds one mask to `counts` (2 × [`BITS`] words).
 fn add(mask: i64, counts: &mut [i64]) {

@@ -4,10 +4,10 @@
 //! `cl_day_set(day, from, days)` is an aggregate: the days of its group in
 //! `[from, from + days)` as a bit set (bit i = day `from + i`), a binary of
 //! little-endian 64-bit words. `cl_day_count(set, from, lo, hi)` counts the
-//! set's days in `[lo, hi)`; `cl_day_cover(set, from, lo, hi, width)`
-//! counts the days t in `[lo, hi)` with a set day in `(t − width, t]` (days
-//! on which the customer is in a trailing window of `width` days, e.g.
-//! WAU's 7). A customer's set is a few dozen bytes where the rows it
+//! set's days in `[lo, hi)`; [`cover_days`] counts the days t in `[lo, hi)`
+//! with a set day in `(t − width, t]` (days on which the customer is in a
+//! trailing window of `width` days, e.g. WAU's 7), for
+//! `cl_period_activity` (`period_activity.rs`). A customer's set is a few dozen bytes where the rows it
 //! replaces (one per active day, then sorted per customer for the trailing
 //! windows) cost a hash aggregation and a sort of millions of rows.
 //!
@@ -24,7 +24,6 @@ use datafusion::logical_expr::{
     Accumulator, AggregateUDF, AggregateUDFImpl, ColumnarValue, EmitTo, GroupsAccumulator,
     Signature, Volatility,
 };
-use datafusion::physical_expr::expressions::Literal;
 use datafusion::prelude::SessionContext;
 use std::sync::Arc;
 
@@ -131,15 +130,9 @@ pub(crate) fn cover_days(bytes: &[u8], from: i64, lo: i64, hi: i64, width: i64) 
 
 /// An integer literal argument of the aggregate.
 fn literal(args: &AccumulatorArgs, i: usize) -> Result<i64> {
-    let value = args
-        .exprs
-        .get(i)
-        .and_then(|e| (e.as_ref() as &dyn std::any::Any).downcast_ref::<Literal>())
-        .map(|l| l.value().clone());
-    match value {
-        Some(ScalarValue::Int64(Some(v))) => Ok(v),
-        Some(ScalarValue::Int32(Some(v))) => Ok(v.into()),
-        _ => exec_err!("cl_day_set: argument {} must be an integer literal", i + 1),
+    match crate::udaf::int_literal(args, i) {
+        Some(v) => Ok(v),
+        None => exec_err!("cl_day_set: argument {} must be an integer literal", i + 1),
     }
 }
 
@@ -370,29 +363,17 @@ impl IntArg {
     }
 }
 
-/// Applies `f(set, from, lo, hi, extra)` row by row (null set → 0).
-fn per_row(
-    args: &[ColumnarValue],
-    f: impl Fn(&[u8], i64, i64, i64, i64) -> i32,
-) -> Result<ColumnarValue> {
+/// `cl_day_count(set, from, lo, hi)` row by row (null set → 0).
+fn count_per_row(args: &[ColumnarValue]) -> Result<ColumnarValue> {
     let rows = crate::udf::rows_of(args);
     let sets = args[0].to_array(rows)?;
     let sets: &BinaryArray = sets.as_binary::<i32>();
-    let ints: Vec<IntArg> = args[1..]
-        .iter()
-        .map(|a| IntArg::new(a, rows))
-        .collect::<Result<_>>()?;
-    let at = |k: usize, row: usize| ints.get(k).map_or(0, |a| a.at(row));
+    let [from, lo, hi] = [&args[1], &args[2], &args[3]].map(|a| IntArg::new(a, rows));
+    let (from, lo, hi) = (from?, lo?, hi?);
     let out: Int32Array = (0..rows)
         .map(|row| {
             Some(if sets.is_valid(row) {
-                f(
-                    sets.value(row),
-                    at(0, row),
-                    at(1, row),
-                    at(2, row),
-                    at(3, row),
-                )
+                count_days(sets.value(row), from.at(row), lo.at(row), hi.at(row))
             } else {
                 0
             })
@@ -401,7 +382,7 @@ fn per_row(
     Ok(ColumnarValue::Array(Arc::new(out)))
 }
 
-/// Registers `cl_day_set`, `cl_day_count` and `cl_day_cover`.
+/// Registers `cl_day_set` and `cl_day_count`.
 pub(crate) fn register(ctx: &SessionContext) {
     use DataType::{Binary, Int32, Int64};
     ctx.register_udaf(AggregateUDF::from(DaySet {
@@ -412,16 +393,7 @@ pub(crate) fn register(ctx: &SessionContext) {
         vec![Binary, Int64, Int64, Int64],
         Int32,
         Volatility::Immutable,
-        Arc::new(|args: &[ColumnarValue]| {
-            per_row(args, |set, from, lo, hi, _| count_days(set, from, lo, hi))
-        }),
-    ));
-    ctx.register_udf(datafusion::logical_expr::create_udf(
-        "cl_day_cover",
-        vec![Binary, Int64, Int64, Int64, Int64],
-        Int32,
-        Volatility::Immutable,
-        Arc::new(|args: &[ColumnarValue]| per_row(args, cover_days)),
+        Arc::new(count_per_row),
     ));
 }
 

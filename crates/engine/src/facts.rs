@@ -385,9 +385,10 @@ pub(crate) fn sources_sql(c: &Config, days: &[i32], kept: Option<&Kept>) -> Stri
     let keeps = |alias: &str, name: &str, i: usize| {
         kept.is_none_or(|k| k.contains(&format!("{alias}__{name}_{i}")))
     };
+    let all = source_columns(c);
     let used = |alias: &str| {
-        source_columns(c).into_iter().any(|(a, names)| {
-            a == alias
+        all.iter().any(|(a, names)| {
+            *a == alias
                 && names
                     .iter()
                     .any(|n| (0..days.len()).any(|i| keeps(a, n, i)))
@@ -401,10 +402,10 @@ pub(crate) fn sources_sql(c: &Config, days: &[i32], kept: Option<&Kept>) -> Stri
     if used("sb") {
         ctes.push(subscription_ctes(days, last, &keeps));
     }
-    let columns: Vec<String> = source_columns(c)
-        .into_iter()
+    let columns: Vec<String> = all
+        .iter()
         .flat_map(|(alias, names)| {
-            names.into_iter().flat_map(move |n| {
+            names.iter().flat_map(move |n| {
                 (0..days.len())
                     .filter(move |&i| keeps(alias, n, i))
                     .map(move |i| format!("{alias}.{n}_{i} AS {alias}__{n}_{i}"))
@@ -442,19 +443,18 @@ pub(crate) fn sources_sql(c: &Config, days: &[i32], kept: Option<&Kept>) -> Stri
     )
 }
 
-/// The customer's own columns the facts carry (from `customers`).
-const CUSTOMER_COLUMNS: [&str; 10] = [
-    "customer_id",
-    "country",
-    "city",
-    "gender",
-    "source",
-    "channel",
-    "consent",
-    "birth_year",
-    "tags",
-    "signup_day",
-];
+/// The customer's own columns the facts carry (from `customers`): the id,
+/// every attribute a report can be split by (read off the stage table) and
+/// the sign-up day.
+fn customer_columns() -> impl Iterator<Item = &'static str> {
+    let attributes = crate::params::SPLIT_ATTRIBUTES
+        .iter()
+        .copied()
+        .filter(|a| *a != "stage");
+    std::iter::once("customer_id")
+        .chain(attributes)
+        .chain(std::iter::once("signup_day"))
+}
 
 /// The per-customer facts (without the stage) at `p.d`, which is day
 /// number `i` of the wide table `sources` made by [`sources_sql`].
@@ -536,7 +536,10 @@ SELECT *,
   (orders_loyalty >= {min_orders} AND COALESCE({d} - first_order_day >= {min_tenure}, false)) AS loyal_buyer
 FROM base WHERE known",
         present = present.join(" OR "),
-        customer = CUSTOMER_COLUMNS.map(|col| format!("c.{col}")).join(", "),
+        customer = customer_columns()
+            .map(|col| format!("c.{col}"))
+            .collect::<Vec<_>>()
+            .join(", "),
         margin = c.gross_margin,
         min_orders = c.loyal_min_orders,
         min_tenure = c.loyal_min_tenure_days,

@@ -18,6 +18,7 @@
 //! so the function runs unchanged on a Ballista executor.
 
 use crate::day_set::{count_days, cover_days};
+use crate::udaf::{int_literal, literal};
 use datafusion::arrow::array::{ArrayRef, AsArray, Int64Array};
 use datafusion::arrow::datatypes::{DataType, FieldRef};
 use datafusion::common::{exec_err, Result, ScalarValue};
@@ -26,7 +27,6 @@ use datafusion::logical_expr::{
     Accumulator, AggregateUDF, AggregateUDFImpl, ColumnarValue, ScalarFunctionArgs, ScalarUDF,
     ScalarUDFImpl, Signature, Volatility,
 };
-use datafusion::physical_expr::expressions::Literal;
 use datafusion::prelude::SessionContext;
 use std::sync::Arc;
 
@@ -43,14 +43,6 @@ struct Periods {
     repeat_min: i32,
 }
 
-/// Argument `i` of the call, a literal.
-fn literal(args: &AccumulatorArgs, i: usize) -> Option<ScalarValue> {
-    args.exprs
-        .get(i)
-        .and_then(|e| (e.as_ref() as &dyn std::any::Any).downcast_ref::<Literal>())
-        .map(|l| l.value().clone())
-}
-
 /// A comma-separated list of day numbers.
 fn day_list(v: Option<ScalarValue>) -> Option<Vec<i64>> {
     match v {
@@ -62,24 +54,15 @@ fn day_list(v: Option<ScalarValue>) -> Option<Vec<i64>> {
     }
 }
 
-/// An integer literal.
-fn int(v: Option<ScalarValue>) -> Option<i64> {
-    match v {
-        Some(ScalarValue::Int64(Some(v))) => Some(v),
-        Some(ScalarValue::Int32(Some(v))) => Some(v.into()),
-        _ => None,
-    }
-}
-
 impl Periods {
     fn from_args(args: &AccumulatorArgs) -> Result<Periods> {
         let parsed = (|| {
             Some(Periods {
-                from: int(literal(args, 1))?,
+                from: int_literal(args, 1)?,
                 starts: day_list(literal(args, 2))?,
                 ends: day_list(literal(args, 3))?,
-                width: int(literal(args, 4))?,
-                repeat_min: i32::try_from(int(literal(args, 5))?).ok()?,
+                width: int_literal(args, 4)?,
+                repeat_min: i32::try_from(int_literal(args, 5)?).ok()?,
             })
         })();
         match parsed {

@@ -34,9 +34,6 @@ const MEMBERS: &str = "cohort_members";
 /// Decimals of the percentages.
 const PCT_DECIMALS: u32 = 1;
 
-/// Bits of a mask, over the trend periods (at most 60).
-const MASK_BITS: i64 = 64;
-
 /// SQL of the members table: each customer's cohort day, kept when it falls
 /// in the trend periods (and on or before D), and their paid periods.
 fn members_sql(p: &Params) -> String {
@@ -96,7 +93,7 @@ fn retention_sql(p: &Params) -> String {
          w AS (SELECT ci, segment, cl_bit_counts(mask) AS s FROM {MEMBERS} GROUP BY ci, segment),
          x AS (SELECT g.cohort, g.segment, g.k, g.size,
              COALESCE(cl_word(w.s, g.ci + g.k), 0) AS active,
-             COALESCE(cl_word(w.s, {MASK_BITS} + g.ci + g.k), 0) AS on_or_after
+             COALESCE(cl_word(w.s, {bits} + g.ci + g.k), 0) AS on_or_after
            FROM g LEFT JOIN w ON w.ci = g.ci AND w.segment = g.segment)
          SELECT cohort, segment, CAST(k AS BIGINT) AS period_offset, size AS cohort_customers,
            CAST(active AS BIGINT) AS active_customers,
@@ -105,6 +102,7 @@ fn retention_sql(p: &Params) -> String {
            ROUND(100.0 * on_or_after / size, {PCT_DECIMALS}) AS on_or_after_pct
          FROM x ORDER BY cohort, segment, period_offset",
         grid = grid_sql(p),
+        bits = crate::bit_counts::BITS,
     )
 }
 

@@ -31,16 +31,22 @@ pub(crate) mod stages;
 /// with hundreds of thousands of two-row partitions; one ordered pass and a
 /// look at the neighbouring row's keys does not.
 pub(crate) fn same_subscription(func: &str, col: &str) -> String {
-    let w = SUBSCRIPTION_ORDER;
     format!(
-        "CASE WHEN {func}(ck) {w} = ck AND {func}(subscription_id) {w} = subscription_id \
-         THEN {func}({col}) {w} END"
+        "CASE WHEN {} THEN {func}({col}) OVER ({SUBSCRIPTION_ORDER}) END",
+        is_same_subscription(func)
     )
 }
 
-/// The window of [`same_subscription`]: every change, ordered by
+/// Whether the row `func` (`lead` or `lag`) reads in [`same_subscription`]'s
+/// order is a change of the same subscription.
+pub(crate) fn is_same_subscription(func: &str) -> String {
+    let w = format!("OVER ({SUBSCRIPTION_ORDER})");
+    format!("{func}(ck) {w} = ck AND {func}(subscription_id) {w} = subscription_id")
+}
+
+/// The order of [`same_subscription`]'s window: every change, by
 /// subscription and time.
-pub(crate) const SUBSCRIPTION_ORDER: &str = "OVER (ORDER BY ck, subscription_id, time)";
+pub(crate) const SUBSCRIPTION_ORDER: &str = "ORDER BY ck, subscription_id, time";
 
 /// The day of the next change of the same subscription (`to_day`).
 pub(crate) fn next_change_day() -> String {

@@ -200,8 +200,8 @@ fn paid_sql(p: &Params) -> String {
     };
     let prev = |col: &str| super::same_subscription("lag", col);
     let running = format!(
-        "{} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)",
-        super::SUBSCRIPTION_ORDER.trim_end_matches(')')
+        "OVER ({} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)",
+        super::SUBSCRIPTION_ORDER
     );
     // `anchor`: the day the paying run of the row's subscription started.
     // Over all changes in subscription order, a running maximum of the run
@@ -214,8 +214,7 @@ fn paid_sql(p: &Params) -> String {
            FROM subscriptions WHERE day <= {d}),
          ev2 AS (SELECT *, {to_day} AS to_day, {prev_paying} AS prev_paying,
              {prev_m} AS prev_m, {prev_billing} AS prev_billing, {prev_count} AS prev_count,
-             CASE WHEN lag(ck) {o} = ck AND lag(subscription_id) {o} = subscription_id THEN 0 ELSE 1 END
-               AS first_change
+             CASE WHEN {same_as_previous} THEN 0 ELSE 1 END AS first_change
            FROM ev),
          ev2b AS (SELECT *, SUM(first_change) {running} AS sub_seq FROM ev2),
          ev2c AS (SELECT *, MAX(CASE WHEN paying AND NOT COALESCE(prev_paying, false)
@@ -229,7 +228,7 @@ fn paid_sql(p: &Params) -> String {
          WHERE to_day IS NULL OR to_day > from_day",
         m = monthly_amount_sql(),
         d = p.d,
-        o = super::SUBSCRIPTION_ORDER,
+        same_as_previous = super::is_same_subscription("lag"),
         to_day = super::next_change_day(),
         prev_paying = prev("paying"),
         prev_m = prev("m"),
