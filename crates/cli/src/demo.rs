@@ -67,7 +67,8 @@ pub async fn run(a: DemoArgs, config: Config) -> Result<ExitCode> {
     }
     progress.finish_and_clear();
     totals.print(0, started.elapsed().as_secs_f64());
-    let engine = Engine::new(store.load()?, config)?;
+    let partitioner = clientela_engine::EnginePartitioner::new()?;
+    let engine = Engine::new(store.load_split(|_| None, Some(&partitioner))?, config)?;
     let report = engine.overview(&ReportRequest::default()).await?;
     crate::output::write_report(&report, &a.out)?;
     eprintln!(

@@ -203,8 +203,11 @@ fn dataset(db: &Path, q: &QueryArgs, config: &Config, columns: Columns) -> Resul
         }
         let store = Store::open(db)?;
         let mut clock = clientela_engine::Clock::new();
+        // The columnar copy is kept split by customer as the engine splits
+        // its work, so that plans grouping by customer move no rows.
+        let partitioner = clientela_engine::EnginePartitioner::new()?;
         let ds = store
-            .load_columns(keep)
+            .load_split(keep, Some(&partitioner))
             .with_context(|| format!("reading {}", db.display()))?;
         clock.lap("load store");
         ds

@@ -890,7 +890,6 @@ async fn register_result(
     plan: Arc<dyn datafusion::physical_plan::ExecutionPlan>,
     table: &str,
 ) -> Result<(), EngineError> {
-    let schema = plan.schema();
     let batches =
         datafusion::physical_plan::collect_partitioned(plan.clone(), ctx.task_ctx()).await?;
     if std::env::var_os("CLIENTELA_EXPLAIN").is_some() {
@@ -901,8 +900,35 @@ async fn register_result(
         );
         eprintln!("[plan of {table}]\n{}", shown.indent(true));
     }
+    register_batches(ctx, plan.as_ref(), batches, table)
+}
+
+/// Registers `plan`'s collected output `batches` (one list per partition)
+/// as `table`. When the plan's output is split by customer key
+/// (`Hash([ck], n)`, from DataFusion's own repartitioning or a
+/// [`KeyedTable`](crate::keyed_table::KeyedTable)), the table says so, and
+/// says whether each partition is sorted by key, so that later plans
+/// grouping or joining by customer move no rows.
+pub(crate) fn register_batches(
+    ctx: &SessionContext,
+    plan: &dyn datafusion::physical_plan::ExecutionPlan,
+    batches: Vec<Vec<datafusion::arrow::record_batch::RecordBatch>>,
+    table: &str,
+) -> Result<(), EngineError> {
+    let schema = plan.schema();
     ctx.deregister_table(table)?;
-    ctx.register_table(table, Arc::new(MemTable::try_new(schema, batches)?))?;
+    match crate::keyed_table::key_of(plan) {
+        Some(sorted) => ctx.register_table(
+            table,
+            Arc::new(crate::keyed_table::KeyedTable::try_new(
+                schema,
+                batches,
+                clientela_table::KEY,
+                sorted,
+            )?),
+        )?,
+        None => ctx.register_table(table, Arc::new(MemTable::try_new(schema, batches)?))?,
+    };
     Ok(())
 }
 

@@ -15,6 +15,7 @@ mod facts;
 mod first_day_total;
 mod group_days;
 mod growth;
+mod keyed_table;
 mod metrics;
 mod params;
 mod period_activity;
@@ -29,6 +30,7 @@ mod udf;
 pub mod value;
 
 pub use error::EngineError;
+pub use keyed_table::EnginePartitioner;
 pub use params::{date_of, day_of, Params, ReportRequest};
 pub use profile::CustomerProfile;
 pub use report::{Clock, Report, Section};
@@ -95,11 +97,33 @@ impl Engine {
     /// (`customers`, `orders`, …) with a `day` column in `config.timezone`.
     /// Fails on mixed currencies without exchange rates.
     pub fn new(dataset: Dataset, config: Config) -> Result<Engine, EngineError> {
-        config.validate()?;
-        let mut clock = report::Clock::new();
         // DataFusion's own settings can be tuned through its environment
         // variables (e.g. DATAFUSION_EXECUTION_TARGET_PARTITIONS).
         let session = datafusion::prelude::SessionConfig::from_env()?;
+        Self::with_session(dataset, config, session)
+    }
+
+    /// Like [`new`](Self::new), splitting the work of every plan into
+    /// `partitions` parts run in parallel (the default is one per core, or
+    /// `DATAFUSION_EXECUTION_TARGET_PARTITIONS`). Tables split by customer
+    /// for another count are read as if in no particular order.
+    pub fn with_partitions(
+        dataset: Dataset,
+        config: Config,
+        partitions: usize,
+    ) -> Result<Engine, EngineError> {
+        let session = datafusion::prelude::SessionConfig::from_env()?
+            .with_target_partitions(partitions.max(1));
+        Self::with_session(dataset, config, session)
+    }
+
+    fn with_session(
+        dataset: Dataset,
+        config: Config,
+        session: datafusion::prelude::SessionConfig,
+    ) -> Result<Engine, EngineError> {
+        config.validate()?;
+        let mut clock = report::Clock::new();
         let ctx = SessionContext::new_with_config(session);
         register_functions(&ctx);
         let info = tables::register(&ctx, dataset, &config)?;

@@ -1,5 +1,6 @@
 //! Registration of the keyed tables, with a local calendar day per event.
 
+use crate::keyed_table::{self, EnginePartitioner, KeyedTable};
 use crate::EngineError;
 use chrono::{DateTime, Offset, TimeZone};
 use chrono_tz::Tz;
@@ -71,6 +72,10 @@ pub(crate) fn register(
 ) -> Result<DataInfo, EngineError> {
     let tz = clientela_core::time::parse_tz(&config.timezone)?;
     let partitions = ctx.state().config().target_partitions().max(1);
+    // Tables split by key as this engine would split them are declared so.
+    let split = dataset.split.as_ref().filter(|s| {
+        keyed_table::enabled() && s.made_by(&EnginePartitioner::with_partitions(partitions))
+    });
     let mut info = DataInfo::default();
     let mut currencies = BTreeSet::new();
     for kind in RecordKind::ALL {
@@ -108,12 +113,20 @@ pub(crate) fn register(
                 with_day(&empty, tz, day_name, &mut None).schema()
             }
         };
-        let mut parts: Vec<Vec<RecordBatch>> = vec![Vec::new(); partitions];
-        for (i, b) in batches.into_iter().enumerate() {
-            parts[i % partitions].push(b);
+        match split.and_then(|s| s.partition(kind, &batches)) {
+            Some(parts) => {
+                let table = KeyedTable::try_new(schema, parts, clientela_table::KEY, true)?;
+                ctx.register_table(kind.table(), Arc::new(table))?;
+            }
+            None => {
+                let mut parts: Vec<Vec<RecordBatch>> = vec![Vec::new(); partitions];
+                for (i, b) in batches.into_iter().enumerate() {
+                    parts[i % partitions].push(b);
+                }
+                let table = MemTable::try_new(schema, parts)?;
+                ctx.register_table(kind.table(), Arc::new(table))?;
+            }
         }
-        let table = MemTable::try_new(schema, parts)?;
-        ctx.register_table(kind.table(), Arc::new(table))?;
     }
     info.currency = match (&config.currency, currencies.len()) {
         (_, 0) => config.currency.clone(),

@@ -155,6 +155,56 @@ async fn stages_at_two_days_in_one_pass_equal_each_day_alone() {
     assert_ne!(now_together, before_alone);
 }
 
+/// Every section of a report as text.
+fn sections_text(r: &Report) -> Vec<String> {
+    r.sections
+        .iter()
+        .map(|s| {
+            let table = datafusion::arrow::util::pretty::pretty_format_batches(
+                std::slice::from_ref(&s.batch),
+            );
+            format!("{}\n{}", s.name, table.unwrap())
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn tables_split_by_customer_give_the_same_reports() {
+    use clientela_engine::EnginePartitioner;
+    use clientela_table::KeyPartitioner;
+    // More partitions than customers of some kinds: empty partitions too.
+    for partitions in [2, 5] {
+        let partitioner = EnginePartitioner::with_partitions(partitions);
+        assert_eq!(partitioner.partitions(), partitions);
+        let split = load("basic").split_by(&partitioner).unwrap();
+        let plain = Engine::with_partitions(load("basic"), Config::default(), partitions).unwrap();
+        let keyed = Engine::with_partitions(split, Config::default(), partitions).unwrap();
+        let shown = keyed
+            .sql("EXPLAIN SELECT ck, count(*) FROM orders GROUP BY ck")
+            .await
+            .unwrap();
+        let shown = datafusion::arrow::util::pretty::pretty_format_batches(&shown)
+            .unwrap()
+            .to_string();
+        assert!(shown.contains("KeyPartitionedExec"), "{shown}");
+        let req = as_of();
+        assert_eq!(
+            sections_text(&plain.overview(&req).await.unwrap()),
+            sections_text(&keyed.overview(&req).await.unwrap()),
+            "overview, {partitions} partitions"
+        );
+        assert_eq!(
+            table_rows(&plain, "customer_stage").await,
+            table_rows(&keyed, "customer_stage").await
+        );
+        assert_eq!(
+            sections_text(&plain.growth(&req).await.unwrap()),
+            sections_text(&keyed.growth(&req).await.unwrap()),
+            "growth, {partitions} partitions"
+        );
+    }
+}
+
 #[tokio::test]
 async fn paying_active_and_capital() {
     let r = engine(Config::default()).overview(&as_of()).await.unwrap();

@@ -16,13 +16,17 @@ use clientela_table::arrow::ipc::convert::fb_to_schema;
 use clientela_table::arrow::ipc::reader::{read_footer_length, FileDecoder};
 use clientela_table::arrow::ipc::root_as_footer;
 use clientela_table::arrow::ipc::writer::FileWriter;
-use clientela_table::{keyed_schema, projection, Dataset};
+use clientela_table::{keyed_schema, projection, Dataset, KeyPartitioner, KeySplit};
+use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 const GENERATION_FILE: &str = "generation";
+/// How the copy's rows are split by customer key ([`KeySplit`]); absent
+/// when they are not.
+const SPLIT_FILE: &str = "split";
 
 impl Store {
     /// The folder of the columnar copy: `<db>.snapshot/`.
@@ -44,9 +48,22 @@ impl Store {
         &self,
         columns: impl Fn(RecordKind) -> Option<&'static [&'static str]> + Copy,
     ) -> Result<Dataset, StoreError> {
+        self.load_split(columns, None)
+    }
+
+    /// Like [`load_columns`](Self::load_columns), with the columnar copy
+    /// split by customer key as `partitioner` says ([`KeySplit`]): a copy
+    /// split another way (or not at all) is rewritten first. The data set
+    /// read from the copy says how it is split; one read from SQLite (the
+    /// first time) is not split.
+    pub fn load_split(
+        &self,
+        columns: impl Fn(RecordKind) -> Option<&'static [&'static str]> + Copy,
+        partitioner: Option<&dyn KeyPartitioner>,
+    ) -> Result<Dataset, StoreError> {
         let generation = self.generation()?;
         let dir = self.snapshot_dir();
-        match read_snapshot(&dir, generation, columns) {
+        match read_snapshot(&dir, generation, columns, partitioner) {
             Ok(ds) => return Ok(ds),
             Err(e) if std::env::var_os("CLIENTELA_TIMINGS").is_some() => {
                 eprintln!("[timing] columnar copy not used: {e}")
@@ -55,7 +72,7 @@ impl Store {
         }
         let ds = self.load_from_sqlite()?;
         // A copy that cannot be written only costs speed next time.
-        if let Err(e) = write_snapshot(&dir, generation, &ds) {
+        if let Err(e) = write_snapshot(&dir, generation, &ds, partitioner) {
             eprintln!("warning: {e}");
         }
         Ok(ds.project(columns))
@@ -77,11 +94,24 @@ fn read_snapshot(
     dir: &Path,
     generation: i64,
     columns: impl Fn(RecordKind) -> Option<&'static [&'static str]>,
+    partitioner: Option<&dyn KeyPartitioner>,
 ) -> Result<Dataset, StoreError> {
     let gen_path = dir.join(GENERATION_FILE);
     let recorded = fs::read_to_string(&gen_path).map_err(|e| snap_err(&gen_path, e))?;
     if recorded.trim() != generation.to_string() {
         return Err(snap_err(&gen_path, "out of date"));
+    }
+    let split = read_split(dir)?;
+    if let Some(partitioner) = partitioner {
+        if !split.as_ref().is_some_and(|s| s.made_by(partitioner)) {
+            return Err(snap_err(
+                &dir.join(SPLIT_FILE),
+                format!(
+                    "not split into {} partitions as the engine splits them",
+                    partitioner.partitions()
+                ),
+            ));
+        }
     }
     let mut ds = Dataset::new();
     for kind in RecordKind::ALL {
@@ -108,9 +138,70 @@ fn read_snapshot(
                 RecordBatch::try_new(projected.clone(), cols).map_err(|e| snap_err(dir, e))
             })
             .collect::<Result<Vec<_>, _>>()?;
+        if let Some(split) = split.as_ref().filter(|s| s.batches.contains_key(&kind)) {
+            if split.partition(kind, &tables).is_none() {
+                return Err(snap_err(dir, format!("{}: split disagrees", kind.table())));
+            }
+        }
         ds.tables.insert(kind, tables);
     }
+    ds.split = split;
     Ok(ds)
+}
+
+/// The split the copy records (`None` when its rows are in no particular
+/// order). Format: `partitions N`, `max_key K`, `fingerprint F`, then one
+/// line per table: its name and the batch count of each partition.
+fn read_split(dir: &Path) -> Result<Option<KeySplit>, StoreError> {
+    let path = dir.join(SPLIT_FILE);
+    let text = match fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(snap_err(&path, e)),
+    };
+    let bad = |line: &str| snap_err(&path, format!("unreadable line {line:?}"));
+    let mut split = KeySplit {
+        partitions: 0,
+        max_key: 0,
+        fingerprint: 0,
+        batches: BTreeMap::new(),
+    };
+    for line in text.lines() {
+        let mut words = line.split_whitespace();
+        let name = words.next().ok_or_else(|| bad(line))?;
+        let numbers: Vec<u64> = words
+            .map(str::parse)
+            .collect::<Result<_, _>>()
+            .map_err(|_| bad(line))?;
+        match (name, numbers.as_slice()) {
+            ("partitions", &[n]) => split.partitions = n as usize,
+            ("max_key", &[k]) => split.max_key = k as i64,
+            ("fingerprint", &[f]) => split.fingerprint = f,
+            (table, counts) => {
+                let kind = RecordKind::ALL
+                    .into_iter()
+                    .find(|k| k.table() == table)
+                    .ok_or_else(|| bad(line))?;
+                split
+                    .batches
+                    .insert(kind, counts.iter().map(|&c| c as usize).collect());
+            }
+        }
+    }
+    Ok(Some(split))
+}
+
+fn write_split(dir: &Path, split: &KeySplit) -> Result<(), StoreError> {
+    let mut text = format!(
+        "partitions {}\nmax_key {}\nfingerprint {}\n",
+        split.partitions, split.max_key, split.fingerprint
+    );
+    for (kind, counts) in &split.batches {
+        let counts: Vec<String> = counts.iter().map(usize::to_string).collect();
+        text.push_str(&format!("{} {}\n", kind.table(), counts.join(" ")));
+    }
+    let path = dir.join(SPLIT_FILE);
+    fs::write(&path, text).map_err(|e| snap_err(&path, e))
 }
 
 /// The arrays of one column file, read without copying: the file is
@@ -192,17 +283,34 @@ fn write_column(
     fs::rename(&temp, path).map_err(|e| err(&e))
 }
 
-fn write_snapshot(dir: &Path, generation: i64, ds: &Dataset) -> Result<(), StoreError> {
+fn write_snapshot(
+    dir: &Path,
+    generation: i64,
+    ds: &Dataset,
+    partitioner: Option<&dyn KeyPartitioner>,
+) -> Result<(), StoreError> {
     fs::create_dir_all(dir).map_err(|e| snap_err(dir, e))?;
     let gen_path = dir.join(GENERATION_FILE);
     // Invalidate first: a crash while writing leaves a copy marked stale.
     let _ = fs::remove_file(&gen_path);
+    let _ = fs::remove_file(dir.join(SPLIT_FILE));
+    let split_ds;
+    let ds = match partitioner {
+        Some(p) => {
+            split_ds = ds.clone().split_by(p).map_err(|e| snap_err(dir, e))?;
+            &split_ds
+        }
+        None => ds,
+    };
     for (kind, batches) in &ds.tables {
         let schema = keyed_schema(*kind);
         for (i, field) in schema.fields().iter().enumerate() {
             let columns: Vec<ArrayRef> = batches.iter().map(|b| b.column(i).clone()).collect();
             write_column(&column_path(dir, *kind, field.name()), field, &columns)?;
         }
+    }
+    if let Some(split) = &ds.split {
+        write_split(dir, split)?;
     }
     fs::write(&gen_path, generation.to_string()).map_err(|e| snap_err(&gen_path, e))
 }

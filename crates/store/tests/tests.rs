@@ -211,6 +211,97 @@ fn tables_read_from_the_copy_survive_its_rewrite() {
     assert_eq!(amounts(&mapped), [100]);
 }
 
+/// Sends key k to partition (k + shift) % n.
+struct Rotate {
+    n: usize,
+    shift: u32,
+}
+
+impl clientela_table::KeyPartitioner for Rotate {
+    fn partitions(&self) -> usize {
+        self.n
+    }
+    fn assign(&self, max_key: i64) -> Vec<u32> {
+        (0..=max_key as u32)
+            .map(|k| (k + self.shift) % self.n as u32)
+            .collect()
+    }
+}
+
+/// (ck, amount) of every order, in the order the data set holds them.
+fn keyed_amounts(ds: &clientela_table::Dataset) -> Vec<(i64, i64)> {
+    ds.tables[&RecordKind::Order]
+        .iter()
+        .flat_map(|b| {
+            let col = |n: &str| {
+                b.column_by_name(n)
+                    .unwrap()
+                    .as_any()
+                    .downcast_ref::<Int64Array>()
+                    .unwrap()
+                    .clone()
+            };
+            let (ck, amount) = (col("ck"), col("amount_minor"));
+            (0..b.num_rows())
+                .map(|i| (ck.value(i), amount.value(i)))
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+#[test]
+fn the_copy_is_split_by_customer_as_the_engine_asks() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+    let rows = [
+        order("o1", "a", "2024-01-01", "1"),
+        order("o2", "b", "2024-01-02", "2"),
+        order("o3", "c", "2024-01-03", "3"),
+        order("o4", "a", "2024-01-04", "4"),
+        order("o5", "b", "2024-01-05", "5"),
+    ];
+    store
+        .import_batch(RecordKind::Order, &batch(RecordKind::Order, &rows), |_| {})
+        .unwrap();
+    let plain = store.load().unwrap();
+    assert_eq!(plain.split, None, "a copy written without a partitioner");
+    // Keys a=0, b=1, c=2 in import order.
+    assert_eq!(
+        keyed_amounts(&plain),
+        [(0, 100), (1, 200), (2, 300), (0, 400), (1, 500)]
+    );
+    let two = Rotate { n: 2, shift: 0 };
+    // The unsplit copy does not serve a split load: it is rewritten (this
+    // first load comes from SQLite), then read back split.
+    assert_eq!(store.load_split(|_| None, Some(&two)).unwrap().split, None);
+    let split = store.load_split(|_| None, Some(&two)).unwrap();
+    let s = split.split.as_ref().expect("split copy");
+    assert!(s.made_by(&two));
+    assert_eq!((s.partitions, s.max_key), (2, 2));
+    // Partition 0 holds keys 0 and 2, partition 1 key 1; sorted by key,
+    // each key's rows in their order.
+    assert_eq!(
+        keyed_amounts(&split),
+        [(0, 100), (0, 400), (2, 300), (1, 200), (1, 500)]
+    );
+    assert_eq!(s.batches[&RecordKind::Order], [1, 1]);
+    let parts = s
+        .partition(RecordKind::Order, &split.tables[&RecordKind::Order])
+        .unwrap();
+    assert_eq!(parts[1][0].num_rows(), 2);
+    // A plain load takes the split copy as it is, and says how it is split.
+    assert_eq!(store.load().unwrap().split.as_ref(), Some(s));
+    // Another engine's split rewrites the copy.
+    let shifted = Rotate { n: 2, shift: 1 };
+    store.load_split(|_| None, Some(&shifted)).unwrap();
+    let again = store.load_split(|_| None, Some(&shifted)).unwrap();
+    assert!(again.split.as_ref().unwrap().made_by(&shifted));
+    assert_eq!(
+        keyed_amounts(&again),
+        [(1, 200), (1, 500), (0, 100), (0, 400), (2, 300)]
+    );
+}
+
 #[test]
 fn segments_are_saved_replaced_listed_and_removed_across_opens() {
     let dir = tempfile::tempdir().unwrap();

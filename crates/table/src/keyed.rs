@@ -9,6 +9,7 @@
 //! from its integer keys; files read without a store are keyed here.
 
 use crate::schema::schema_for;
+use crate::split::KeySplit;
 use arrow::array::{Array, ArrayRef, Int64Array, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use clientela_core::RecordKind;
@@ -43,6 +44,9 @@ pub struct Dataset {
     /// Batches per kind, each of [`keyed_schema`] of its kind. Every kind is
     /// present (possibly with no batches) once built by [`Dataset::new`].
     pub tables: BTreeMap<RecordKind, Vec<RecordBatch>>,
+    /// How the batches are split by customer key, when they are
+    /// ([`KeySplit`]); `None`: in no particular order.
+    pub split: Option<KeySplit>,
 }
 
 impl Dataset {
@@ -53,6 +57,7 @@ impl Dataset {
                 .into_iter()
                 .map(|k| (k, Vec::new()))
                 .collect(),
+            split: None,
         }
     }
 
@@ -85,7 +90,11 @@ impl Dataset {
                 }
             })
             .collect();
-        Dataset { tables }
+        // A projection keeps every batch: the split still holds.
+        Dataset {
+            tables,
+            split: self.split,
+        }
     }
 
     /// Keys canonical batches (with `customer_id` strings): every customer id

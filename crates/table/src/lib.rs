@@ -11,10 +11,12 @@ mod builder;
 mod keyed;
 mod parse;
 mod schema;
+mod split;
 
 pub use builder::{KindBuilder, Value};
 pub use keyed::{keyed_schema, projection, Dataset, KEY};
 pub use parse::{derive_event_id, parse_row, FieldError, RowContext};
 pub use schema::{schema_for, TIME_ZONE};
+pub use split::{fingerprint, split_by_key, KeyPartitioner, KeySplit, SPLIT_BATCH_ROWS};
 
 pub use arrow;

@@ -27,9 +27,7 @@
 use super::acquisition::CUSTOMERS;
 use crate::report::{section, Section};
 use crate::{EngineError, Params};
-use datafusion::datasource::MemTable;
 use datafusion::prelude::SessionContext;
-use std::sync::Arc;
 
 /// Materialised referrals, one per referred person: `(ck, referred_ck,
 /// referred_id, day, converted, revenue_minor)`, `ck` the referrer.
@@ -128,11 +126,10 @@ async fn materialize_counted(
     table: &str,
 ) -> Result<usize, EngineError> {
     let plan = ctx.sql(sql).await?.create_physical_plan().await?;
-    let schema = plan.schema();
-    let batches = datafusion::physical_plan::collect_partitioned(plan, ctx.task_ctx()).await?;
+    let batches =
+        datafusion::physical_plan::collect_partitioned(plan.clone(), ctx.task_ctx()).await?;
     let rows = batches.iter().flatten().map(|b| b.num_rows()).sum();
-    ctx.deregister_table(table)?;
-    ctx.register_table(table, Arc::new(MemTable::try_new(schema, batches)?))?;
+    crate::facts::register_batches(ctx, plan.as_ref(), batches, table)?;
     Ok(rows)
 }
 
