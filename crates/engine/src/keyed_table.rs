@@ -64,7 +64,7 @@ fn partition_of_keys(max_key: i64, n: usize) -> Result<Vec<u32>> {
 }
 
 /// Splits customer keys as the engine's own hash repartitioning does, into
-/// its number of partitions: tables split this way ([`KeySplit`]) can be
+/// its number of partitions: tables split this way ([`KeySplit`](clientela_table::KeySplit)) can be
 /// declared `Hash([ck], n)`.
 #[derive(Debug, Clone, Copy)]
 pub struct EnginePartitioner {
