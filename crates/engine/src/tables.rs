@@ -48,8 +48,10 @@ fn with_day(batch: &RecordBatch, tz: Tz, name: &str, last: &mut Option<i32>) -> 
         .column_by_name("time")
         .and_then(|c| c.as_any().downcast_ref::<TimestampMicrosecondArray>())
         .expect("canonical time column");
-    let day: Int32Array = time.iter().map(|t| t.map(|t| local_day(t, tz))).collect();
-    if let Some(m) = day.iter().flatten().max() {
+    // One pass over the values (nulls keep their validity bits): collecting
+    // an iterator of options cost a few tenths of a second on 20 M events.
+    let day: Int32Array = time.unary(|t| local_day(t, tz));
+    if let Some(m) = datafusion::arrow::compute::max(&day) {
         *last = Some(last.map_or(m, |l: i32| l.max(m)));
     }
     let mut fields: Vec<Field> = batch
