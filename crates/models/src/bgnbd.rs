@@ -233,7 +233,9 @@ pub struct FittedBgNbd {
 impl BgNbd {
     /// Fits r, α, a, b by maximum likelihood on compressed rows
     /// (see [`crate::compress`]), optimising over the log-parameters with
-    /// analytic gradients, from r = α = a = b = 1.
+    /// analytic gradients, from r = α = a = b = 1 (on more than 100,000
+    /// rows, from the fit of a sample of them: see
+    /// `optimize::estimate_warm`).
     ///
     /// Errors: [`ModelError::EmptyInput`] / [`ModelError::InvalidInput`]
     /// for bad rows, [`ModelError::NoConvergence`] or
@@ -242,19 +244,10 @@ impl BgNbd {
         rows: &[(CustomerSummary, f64)],
         options: &FitOptions,
     ) -> Result<FittedBgNbd, ModelError> {
-        let total_weight = check_rows(rows)?;
-        let value = |theta: &[f64]| BgNbdParams::from_slice(theta).log_likelihood(rows);
-        let gradient = |theta: &[f64], g: &mut [f64]| {
-            let params = BgNbdParams::from_slice(theta);
-            kernel::log_likelihood(Variant::Bg, params.to_array(), rows, Some(g))
-        };
-        let ll = LogLikelihood {
-            names: NAMES,
-            total_weight,
-            value: &value,
-            gradient: Some(&gradient),
-        };
-        let estimate = optimize::maximize_likelihood(&ll, &[1.0; 4], options)?;
+        check_rows(rows)?;
+        let estimate = optimize::estimate_warm(rows, &[1.0; 4], |rows, start, h0| {
+            estimate(rows, start, h0, options)
+        })?;
         Ok(FittedBgNbd {
             params: BgNbdParams::from_slice(&estimate.theta),
             log_likelihood: estimate.log_likelihood,
@@ -264,6 +257,29 @@ impl BgNbd {
             iterations: estimate.iterations,
         })
     }
+}
+
+/// The maximum-likelihood estimate on `rows` from `start` (with BFGS's
+/// inverse Hessian `h0` when given).
+fn estimate(
+    rows: &[(CustomerSummary, f64)],
+    start: &[f64],
+    h0: Option<&[Vec<f64>]>,
+    options: &FitOptions,
+) -> Result<optimize::Estimate, ModelError> {
+    let total_weight = check_rows(rows)?;
+    let value = |theta: &[f64]| BgNbdParams::from_slice(theta).log_likelihood(rows);
+    let gradient = |theta: &[f64], g: &mut [f64]| {
+        let params = BgNbdParams::from_slice(theta);
+        kernel::log_likelihood(Variant::Bg, params.to_array(), rows, Some(g))
+    };
+    let ll = LogLikelihood {
+        names: NAMES,
+        total_weight,
+        value: &value,
+        gradient: Some(&gradient),
+    };
+    optimize::maximize_likelihood_from(&ll, start, h0, options)
 }
 
 fitted_purchase_model!(FittedBgNbd, BgNbdParams);

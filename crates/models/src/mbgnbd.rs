@@ -128,24 +128,28 @@ pub struct FittedMbgNbd {
 
 impl MbgNbd {
     /// Fits r, α, a, b by maximum likelihood on compressed rows, over the
-    /// log-parameters with analytic gradients, from all parameters = 1.
+    /// log-parameters with analytic gradients, from all parameters = 1 (on
+    /// more than 100,000 rows, from the fit of a sample of them).
     pub fn fit(
         rows: &[(CustomerSummary, f64)],
         options: &FitOptions,
     ) -> Result<FittedMbgNbd, ModelError> {
-        let total_weight = check_rows(rows)?;
-        let value = |theta: &[f64]| MbgNbdParams::from_slice(theta).log_likelihood(rows);
-        let gradient = |theta: &[f64], g: &mut [f64]| {
-            let params = MbgNbdParams::from_slice(theta);
-            kernel::log_likelihood(Variant::Mbg, params.to_array(), rows, Some(g))
-        };
-        let ll = LogLikelihood {
-            names: NAMES,
-            total_weight,
-            value: &value,
-            gradient: Some(&gradient),
-        };
-        let estimate = optimize::maximize_likelihood(&ll, &[1.0; 4], options)?;
+        check_rows(rows)?;
+        let estimate = optimize::estimate_warm(rows, &[1.0; 4], |rows, start, h0| {
+            let total_weight = check_rows(rows)?;
+            let value = |theta: &[f64]| MbgNbdParams::from_slice(theta).log_likelihood(rows);
+            let gradient = |theta: &[f64], g: &mut [f64]| {
+                let params = MbgNbdParams::from_slice(theta);
+                kernel::log_likelihood(Variant::Mbg, params.to_array(), rows, Some(g))
+            };
+            let ll = LogLikelihood {
+                names: NAMES,
+                total_weight,
+                value: &value,
+                gradient: Some(&gradient),
+            };
+            optimize::maximize_likelihood_from(&ll, start, h0, options)
+        })?;
         Ok(FittedMbgNbd {
             params: MbgNbdParams::from_slice(&estimate.theta),
             log_likelihood: estimate.log_likelihood,

@@ -66,6 +66,8 @@ pub(crate) struct Minimum {
     pub value: f64,
     pub iterations: usize,
     pub gradient_norm: f64,
+    /// BFGS's approximation of the inverse Hessian at `x`.
+    pub inverse_hessian: Vec<Vec<f64>>,
 }
 
 /// Why and where the minimiser gave up.
@@ -112,13 +114,14 @@ fn identity(n: usize) -> Vec<Vec<f64>> {
 pub(crate) fn minimize(
     f: &dyn Fn(&[f64]) -> f64,
     x0: &[f64],
+    h0: Option<&[Vec<f64>]>,
     options: &FitOptions,
 ) -> Result<Minimum, Failure> {
     let fg = |x: &[f64], g: &mut [f64]| {
         g.copy_from_slice(&gradient(f, x));
         f(x)
     };
-    minimize_with_gradient(&fg, x0, options)
+    minimize_with_gradient(&fg, x0, h0, options)
 }
 
 /// Minimises `fg` (value, writing the gradient into its second argument)
@@ -126,13 +129,17 @@ pub(crate) fn minimize(
 pub(crate) fn minimize_with_gradient(
     fg: &dyn Fn(&[f64], &mut [f64]) -> f64,
     x0: &[f64],
+    h0: Option<&[Vec<f64>]>,
     options: &FitOptions,
 ) -> Result<Minimum, Failure> {
     let n = x0.len();
     let mut x = x0.to_vec();
     let mut g = vec![0.0; n];
     let mut fx = fg(&x, &mut g);
-    let mut h = identity(n);
+    let mut h = match h0 {
+        Some(h0) if h0.len() == n && h0.iter().all(|row| row.len() == n) => h0.to_vec(),
+        _ => identity(n),
+    };
     let mut just_reset = true;
     let mut trial_g = vec![0.0; n];
     let fail = |non_finite: bool, x: &[f64], iterations: usize, g: &[f64]| Failure {
@@ -152,6 +159,7 @@ pub(crate) fn minimize_with_gradient(
                 value: fx,
                 iterations: iteration,
                 gradient_norm: gnorm,
+                inverse_hessian: h,
             });
         }
         let mut p: Vec<f64> = (0..n).map(|i| -dot(&h[i], &g)).collect();
@@ -217,6 +225,7 @@ pub(crate) fn minimize_with_gradient(
                 value: fx,
                 iterations: iteration + 1,
                 gradient_norm: gnorm,
+                inverse_hessian: h,
             });
         }
     }
@@ -334,6 +343,9 @@ pub(crate) struct Estimate {
     /// when that matrix is not positive definite.
     pub standard_errors: Option<Vec<f64>>,
     pub iterations: usize,
+    /// BFGS's inverse Hessian of the mean penalised objective in
+    /// log-parameters, where it stopped: a warm start for a fit on more rows.
+    pub inverse_hessian: Vec<Vec<f64>>,
 }
 
 /// Maximises `ll` over θ = exp(u) from `start` (natural parameters), with
@@ -341,6 +353,60 @@ pub(crate) struct Estimate {
 pub(crate) fn maximize_likelihood(
     ll: &LogLikelihood,
     start: &[f64],
+    options: &FitOptions,
+) -> Result<Estimate, ModelError> {
+    maximize_likelihood_from(ll, start, None, options)
+}
+
+/// Rows (distinct histories) above which [`estimate_warm`] first fits an
+/// evenly spread sample of them.
+pub(crate) const WARM_START_ROWS: usize = 100_000;
+
+/// Rows in that sample.
+const WARM_START_SAMPLE: usize = 20_000;
+
+/// Every k-th of `rows` (its weight times k), about [`WARM_START_SAMPLE`]
+/// of them, when there are more than [`WARM_START_ROWS`].
+fn warm_start_sample<T: Clone>(rows: &[(T, f64)]) -> Option<Vec<(T, f64)>> {
+    if rows.len() <= WARM_START_ROWS {
+        return None;
+    }
+    let k = rows.len() / WARM_START_SAMPLE;
+    Some(
+        rows.iter()
+            .step_by(k)
+            .map(|(row, w)| (row.clone(), w * k as f64))
+            .collect(),
+    )
+}
+
+/// Runs `estimate(rows, start, inverse_hessian)` from `start`; on many
+/// rows, from the optimum of a sample of them and BFGS's inverse Hessian
+/// there instead. The objective is a mean per customer, so the sample's
+/// optimum and curvature are close to the full data's, and the full fit,
+/// which alone decides the result (same convergence test), takes a few
+/// iterations instead of a couple of dozen. Falls back to `start` should
+/// the warm start fail.
+pub(crate) fn estimate_warm<T: Clone>(
+    rows: &[(T, f64)],
+    start: &[f64],
+    estimate: impl Fn(&[(T, f64)], &[f64], Option<&[Vec<f64>]>) -> Result<Estimate, ModelError>,
+) -> Result<Estimate, ModelError> {
+    let warm = warm_start_sample(rows)
+        .and_then(|sample| estimate(&sample, start, None).ok())
+        .and_then(|w| estimate(rows, &w.theta, Some(&w.inverse_hessian)).ok());
+    match warm {
+        Some(e) => Ok(e),
+        None => estimate(rows, start, None),
+    }
+}
+
+/// Like [`maximize_likelihood`], BFGS starting with the inverse Hessian
+/// `h0` (of the mean penalised objective in log-parameters) when given.
+pub(crate) fn maximize_likelihood_from(
+    ll: &LogLikelihood,
+    start: &[f64],
+    h0: Option<&[Vec<f64>]>,
     options: &FitOptions,
 ) -> Result<Estimate, ModelError> {
     let n = start.len();
@@ -364,11 +430,11 @@ pub(crate) fn maximize_likelihood(
                 }
                 -value / w + penalty(u)
             };
-            minimize_with_gradient(&fg, &u0, options)
+            minimize_with_gradient(&fg, &u0, h0, options)
         }
         None => {
             let f = |u: &[f64]| -(ll.value)(&exp_all(u)) / w + penalty(u);
-            minimize(&f, &u0, options)
+            minimize(&f, &u0, h0, options)
         }
     };
     let diagnostics = |u: &[f64]| -> (f64, Vec<(&'static str, f64)>) {
@@ -425,6 +491,7 @@ pub(crate) fn maximize_likelihood(
         log_likelihood,
         standard_errors,
         iterations: minimum.iterations,
+        inverse_hessian: minimum.inverse_hessian,
     })
 }
 
@@ -437,7 +504,7 @@ mod tests {
     #[test]
     fn minimizes_rosenbrock() {
         let f = |x: &[f64]| (1.0 - x[0]).powi(2) + 100.0 * (x[1] - x[0] * x[0]).powi(2);
-        let m = minimize(&f, &[-1.2, 1.0], &FitOptions::default()).unwrap();
+        let m = minimize(&f, &[-1.2, 1.0], None, &FitOptions::default()).unwrap();
         assert!((m.x[0] - 1.0).abs() < TOLERANCE && (m.x[1] - 1.0).abs() < TOLERANCE);
     }
 
@@ -460,7 +527,7 @@ mod tests {
             max_iterations: 5,
             ..FitOptions::default()
         };
-        let failure = minimize(&f, &[0.0], &options).unwrap_err();
+        let failure = minimize(&f, &[0.0], None, &options).unwrap_err();
         assert!(!failure.non_finite);
         assert_eq!(failure.iterations, 5);
         assert!((failure.gradient_norm - 1.0).abs() < TOLERANCE);

@@ -213,20 +213,24 @@ pub struct FittedParetoNbd {
 impl ParetoNbd {
     /// Fits r, α, s, β by maximum likelihood on compressed rows, over the
     /// log-parameters with central-difference gradients, from all
-    /// parameters = 1.
+    /// parameters = 1 (on more than 100,000 rows, from the fit of a sample
+    /// of them).
     pub fn fit(
         rows: &[(CustomerSummary, f64)],
         options: &FitOptions,
     ) -> Result<FittedParetoNbd, ModelError> {
-        let total_weight = check_rows(rows)?;
-        let value = |theta: &[f64]| ParetoNbdParams::from_slice(theta).log_likelihood(rows);
-        let ll = LogLikelihood {
-            names: NAMES,
-            total_weight,
-            value: &value,
-            gradient: None,
-        };
-        let estimate = optimize::maximize_likelihood(&ll, &[1.0; 4], options)?;
+        check_rows(rows)?;
+        let estimate = optimize::estimate_warm(rows, &[1.0; 4], |rows, start, h0| {
+            let total_weight = check_rows(rows)?;
+            let value = |theta: &[f64]| ParetoNbdParams::from_slice(theta).log_likelihood(rows);
+            let ll = LogLikelihood {
+                names: NAMES,
+                total_weight,
+                value: &value,
+                gradient: None,
+            };
+            optimize::maximize_likelihood_from(&ll, start, h0, options)
+        })?;
         Ok(FittedParetoNbd {
             params: ParetoNbdParams::from_slice(&estimate.theta),
             log_likelihood: estimate.log_likelihood,

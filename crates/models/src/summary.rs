@@ -46,11 +46,15 @@ impl CustomerSummary {
 /// per unique row instead of one per customer.
 pub fn compress(customers: &[CustomerSummary]) -> Vec<(CustomerSummary, f64)> {
     let mut rows: Vec<CustomerSummary> = customers.to_vec();
-    rows.sort_by(|a, b| {
-        a.frequency
-            .total_cmp(&b.frequency)
-            .then(a.recency.total_cmp(&b.recency))
-            .then(a.t.total_cmp(&b.t))
+    // Rows that compare equal are the same three numbers, so an unstable
+    // sort on integer keys ordered as `f64::total_cmp` gives the same
+    // result as a stable one, several times faster on a million rows.
+    rows.sort_unstable_by_key(|r| {
+        (
+            total_order(r.frequency),
+            total_order(r.recency),
+            total_order(r.t),
+        )
     });
     let mut out: Vec<(CustomerSummary, f64)> = Vec::new();
     for row in rows {
@@ -60,6 +64,12 @@ pub fn compress(customers: &[CustomerSummary]) -> Vec<(CustomerSummary, f64)> {
         }
     }
     out
+}
+
+/// An integer ordered as `f64::total_cmp` orders the floats.
+fn total_order(v: f64) -> i64 {
+    let bits = v.to_bits() as i64;
+    bits ^ (((bits >> 63) as u64) >> 1) as i64
 }
 
 fn same(a: &CustomerSummary, b: &CustomerSummary) -> bool {
@@ -99,6 +109,50 @@ mod tests {
         let rows = compress(&[a, b, a, a]);
         assert_eq!(rows, vec![(b, 1.0), (a, 3.0)]);
         assert!(compress(&[]).is_empty());
+    }
+
+    #[test]
+    fn integer_keys_order_floats_as_total_cmp() {
+        let values = [
+            f64::NEG_INFINITY,
+            -3.5,
+            -1e-300,
+            -0.0,
+            0.0,
+            1e-300,
+            1.0,
+            2.5,
+            f64::INFINITY,
+        ];
+        for a in values {
+            for b in values {
+                assert_eq!(
+                    total_order(a).cmp(&total_order(b)),
+                    a.total_cmp(&b),
+                    "{a} {b}"
+                );
+            }
+        }
+        // Sorted by x, then t_x, then T, whatever the input order.
+        let rows = compress(&[
+            CustomerSummary::new(2.0, 1.0, 5.0),
+            CustomerSummary::new(0.0, 0.0, 7.0),
+            CustomerSummary::new(2.0, 1.0, 4.0),
+            CustomerSummary::new(2.0, 0.5, 9.0),
+        ]);
+        let order: Vec<(f64, f64, f64)> = rows
+            .iter()
+            .map(|(r, _)| (r.frequency, r.recency, r.t))
+            .collect();
+        assert_eq!(
+            order,
+            [
+                (0.0, 0.0, 7.0),
+                (2.0, 0.5, 9.0),
+                (2.0, 1.0, 4.0),
+                (2.0, 1.0, 5.0)
+            ]
+        );
     }
 
     #[test]

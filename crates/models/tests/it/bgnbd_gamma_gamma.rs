@@ -49,6 +49,67 @@ mod cdnow {
         );
     }
 
+    /// Relative agreement of a fit started from a sample's optimum with
+    /// one started blind: both stop at the same gradient tolerance.
+    const WARM_COLD_TOLERANCE: f64 = 1e-4;
+
+    #[test]
+    fn many_rows_fit_from_a_sample_to_the_same_optimum() {
+        // Each CDNOW customer 51 times, uncompressed: 120,207 rows, enough
+        // for the fit to start from a sample's fit, and the same
+        // maximum-likelihood parameters as the 2,357 customers once.
+        let customers = summary();
+        let once = BgNbd::fit(&compress(&customers), &FitOptions::default()).unwrap();
+        let many: Vec<(CustomerSummary, f64)> = customers
+            .iter()
+            .flat_map(|c| std::iter::repeat_n((*c, 1.0), 51))
+            .collect();
+        assert!(many.len() > 100_000);
+        let fit = BgNbd::fit(&many, &FitOptions::default()).unwrap();
+        let (p, q) = (fit.params, once.params);
+        for (name, got, expected) in [
+            ("r", p.r, q.r),
+            ("alpha", p.alpha, q.alpha),
+            ("a", p.a, q.a),
+            ("b", p.b, q.b),
+        ] {
+            check(name, got, expected, WARM_COLD_TOLERANCE * expected);
+        }
+        check(
+            "log-likelihood",
+            fit.log_likelihood / 51.0,
+            once.log_likelihood,
+            LL_TOLERANCE,
+        );
+        assert!(
+            fit.iterations * 2 < once.iterations,
+            "{} iterations from the sample's fit, {} from a blind start",
+            fit.iterations,
+            once.iterations
+        );
+        let gg_rows: Vec<(SpendSummary, f64)> = repeat_spend()
+            .into_iter()
+            .flat_map(|s| std::iter::repeat_n((s, 1.0), 120))
+            .collect();
+        assert!(gg_rows.len() > 100_000);
+        let gg = GammaGamma::fit(&gg_rows, &FitOptions::default()).unwrap();
+        let gg_once = GammaGamma::fit(
+            &repeat_spend()
+                .into_iter()
+                .map(|s| (s, 1.0))
+                .collect::<Vec<_>>(),
+            &FitOptions::default(),
+        )
+        .unwrap();
+        for (got, expected) in [
+            (gg.params.p, gg_once.params.p),
+            (gg.params.q, gg_once.params.q),
+            (gg.params.gamma, gg_once.params.gamma),
+        ] {
+            check("gamma-gamma", got, expected, WARM_COLD_TOLERANCE * expected);
+        }
+    }
+
     #[test]
     fn bgnbd_fit_matches_paper() {
         let customers = summary();
