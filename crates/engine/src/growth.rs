@@ -50,7 +50,12 @@ impl Engine {
         // One per-customer table (source, first payment, capital, periods
         // paid) serves the three plans below.
         let ctx = self.context();
-        let fit = self.fit_value_models(&p, FitRequest::default()).await;
+        // Predicted CLV per source needs the parameters only.
+        let request = FitRequest {
+            standard_errors: false,
+            ..FitRequest::default()
+        };
+        let fit = self.fit_value_models(&p, request).await;
         let clv = metrics::acquisition::ClvModels::from_fit(fit);
         clock.lap("value models");
         metrics::acquisition::prepare(ctx, &p).await?;

@@ -59,6 +59,8 @@ impl Engine {
                     &p,
                     crate::value::FitRequest {
                         spend: false,
+                        // P(alive) needs the parameters only.
+                        standard_errors: false,
                         ..Default::default()
                     },
                 )

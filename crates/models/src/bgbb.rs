@@ -225,7 +225,8 @@ pub struct FittedBgBb {
     /// Log-likelihood of the data at `params` (without penalties).
     pub log_likelihood: f64,
     /// Standard errors from the inverse Hessian of the negative
-    /// log-likelihood; `None` when it is not positive definite.
+    /// log-likelihood; `None` when it is not positive definite or when
+    /// [`FitOptions::standard_errors`] is false.
     pub standard_errors: Option<BgBbParams>,
     /// BFGS iterations used.
     pub iterations: usize,

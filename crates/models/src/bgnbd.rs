@@ -224,7 +224,7 @@ pub struct FittedBgNbd {
     pub log_likelihood: f64,
     /// Standard errors from the inverse Hessian of the negative
     /// log-likelihood in natural parameters; `None` when that Hessian is not
-    /// positive definite.
+    /// positive definite or when [`FitOptions::standard_errors`] is false.
     pub standard_errors: Option<BgNbdParams>,
     /// BFGS iterations used.
     pub iterations: usize,

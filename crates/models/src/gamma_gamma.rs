@@ -104,7 +104,8 @@ pub struct FittedGammaGamma {
     /// Log-likelihood of the data at `params` (without the penalty).
     pub log_likelihood: f64,
     /// Standard errors from the inverse Hessian of the negative
-    /// log-likelihood in natural parameters; `None` when not positive definite.
+    /// log-likelihood in natural parameters; `None` when not positive definite
+    /// or when [`FitOptions::standard_errors`] is false.
     pub standard_errors: Option<GammaGammaParams>,
     /// BFGS iterations used.
     pub iterations: usize,

@@ -46,6 +46,10 @@ pub struct FitOptions {
     /// stabilise fits on sparse or degenerate data; 0 (the default) gives
     /// the plain maximum-likelihood estimate.
     pub log_l2_penalty: f64,
+    /// Whether to compute standard errors (a numerical Hessian: eight more
+    /// passes over the rows for a four-parameter model). `false` leaves
+    /// them `None`, for callers that use only the parameters.
+    pub standard_errors: bool,
 }
 
 impl Default for FitOptions {
@@ -55,6 +59,7 @@ impl Default for FitOptions {
             gradient_tolerance: 1e-6,
             l2_penalty: 0.0,
             log_l2_penalty: 0.0,
+            standard_errors: true,
         }
     }
 }
@@ -340,7 +345,7 @@ pub(crate) struct Estimate {
     pub theta: Vec<f64>,
     pub log_likelihood: f64,
     /// Square roots of the diagonal of the inverse of −∂²LL/∂θ², `None`
-    /// when that matrix is not positive definite.
+    /// when that matrix is not positive definite or was not asked for.
     pub standard_errors: Option<Vec<f64>>,
     pub iterations: usize,
     /// BFGS's inverse Hessian of the mean penalised objective in
@@ -472,6 +477,15 @@ pub(crate) fn maximize_likelihood_from(
             parameters,
         });
     }
+    if !options.standard_errors {
+        return Ok(Estimate {
+            theta,
+            log_likelihood,
+            standard_errors: None,
+            iterations: minimum.iterations,
+            inverse_hessian: minimum.inverse_hessian,
+        });
+    }
     let information = match ll.gradient {
         Some(grad) => {
             let neg_grad = |theta: &[f64], g: &mut [f64]| {
@@ -558,6 +572,13 @@ mod tests {
             assert!((est.theta[0] - 2.8).abs() < TOLERANCE, "{est:?}");
             let se = est.standard_errors.unwrap()[0];
             assert!((se - (2.8f64 / 5.0).sqrt()).abs() < TOLERANCE, "{se}");
+            let without = FitOptions {
+                standard_errors: false,
+                ..FitOptions::default()
+            };
+            let bare = maximize_likelihood(&ll, &[1.0], &without).unwrap();
+            assert_eq!(bare.theta, est.theta);
+            assert_eq!(bare.standard_errors, None);
         }
     }
 

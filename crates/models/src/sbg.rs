@@ -143,7 +143,8 @@ pub struct FittedSbg {
     /// Log-likelihood of the counts at `params` (without penalties).
     pub log_likelihood: f64,
     /// Standard errors from the inverse Hessian of the negative
-    /// log-likelihood; `None` when it is not positive definite.
+    /// log-likelihood; `None` when it is not positive definite or when
+    /// [`FitOptions::standard_errors`] is false.
     pub standard_errors: Option<SbgParams>,
     /// BFGS iterations used.
     pub iterations: usize,

@@ -104,6 +104,9 @@ pub struct FitRequest {
     pub spend: bool,
     /// Fewest buyers to fit on ([`MIN_FIT_CUSTOMERS`] by default).
     pub min_customers: usize,
+    /// Whether the parameters' standard errors are wanted (they cost a
+    /// numerical Hessian); true by default.
+    pub standard_errors: bool,
 }
 
 impl Default for FitRequest {
@@ -112,6 +115,7 @@ impl Default for FitRequest {
             model: ModelKind::BgNbd,
             spend: true,
             min_customers: MIN_FIT_CUSTOMERS,
+            standard_errors: true,
         }
     }
 }
@@ -134,7 +138,10 @@ impl Engine {
             return Ok(None);
         }
         let rows = compress(&s.purchases);
-        let options = FitOptions::default();
+        let options = FitOptions {
+            standard_errors: req.standard_errors,
+            ..FitOptions::default()
+        };
         let kind = req.model;
         let purchases =
             PurchaseSpec::fit(kind, &rows, &options).map_err(|e| model_error(kind.name(), e))?;
