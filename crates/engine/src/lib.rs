@@ -82,6 +82,9 @@ fn register_functions(ctx: &SessionContext) {
     value::udf::register(ctx);
 }
 
+/// Rows per batch of the engine's plans (DataFusion's `batch_size`).
+const ENGINE_BATCH_ROWS: usize = 32_768;
+
 /// An engine over one data set.
 pub struct Engine {
     ctx: SessionContext,
@@ -129,6 +132,13 @@ impl Engine {
             // customers spread evenly over any number of partitions.
             // DataFusion's default repartitions below 4 partitions.
             session.options_mut().optimizer.subset_repartition_threshold = 1;
+        }
+        if std::env::var_os("DATAFUSION_EXECUTION_BATCH_SIZE").is_none() {
+            // Aggregations by customer over sorted input emit a batch per
+            // input batch; larger batches cost less per row all the way up
+            // (overview 5.6 s -> 5.1 s in one interleaved run; DataFusion's
+            // default is 8,192).
+            session = session.with_batch_size(ENGINE_BATCH_ROWS);
         }
         let mut clock = report::Clock::new();
         let ctx = SessionContext::new_with_config(session);
