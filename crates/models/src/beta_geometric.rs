@@ -10,8 +10,10 @@
 //! customer with x repeat purchases is x + k, which is all that changes in
 //! the formulas below.
 
+use crate::error::ModelError;
+use crate::optimize::{self, Estimate, FitOptions, LogLikelihood};
 use crate::special::{digamma, interpolate_across, ln_gamma, log_sum_exp};
-use crate::summary::CustomerSummary;
+use crate::summary::{check_rows, CustomerSummary};
 
 /// Distance from a = 1 within which [`expected_purchases_alive`]
 /// interpolates across the removable singularity of its 1/(a − 1) form.
@@ -90,6 +92,31 @@ struct PerFrequency {
     psi_rx: f64,
     psi_bx: f64,
     psi_abx: f64,
+}
+
+/// The maximum-likelihood estimate of (r, α, a, b) of `v` on `rows`,
+/// over the log-parameters with the analytic gradient of
+/// [`log_likelihood`], from `start` (with BFGS's inverse Hessian `h0`
+/// when given): the fit shared by BG/NBD and MBG/NBD.
+pub(crate) fn estimate(
+    v: Variant,
+    names: &'static [&'static str],
+    rows: &[(CustomerSummary, f64)],
+    start: &[f64],
+    h0: Option<&[Vec<f64>]>,
+    options: &FitOptions,
+) -> Result<Estimate, ModelError> {
+    let total_weight = check_rows(rows)?;
+    let params = |theta: &[f64]| -> [f64; 4] { [theta[0], theta[1], theta[2], theta[3]] };
+    let value = |theta: &[f64]| log_likelihood(v, params(theta), rows, None);
+    let gradient = |theta: &[f64], g: &mut [f64]| log_likelihood(v, params(theta), rows, Some(g));
+    let ll = LogLikelihood {
+        names,
+        total_weight,
+        value: &value,
+        gradient: Some(&gradient),
+    };
+    optimize::maximize_likelihood_from(&ll, start, h0, options)
 }
 
 /// Weighted log-likelihood Σ w ln L of `rows`; when `gradient` is given it

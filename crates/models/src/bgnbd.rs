@@ -7,7 +7,7 @@
 
 use crate::beta_geometric::{self as kernel, Variant};
 use crate::error::ModelError;
-use crate::optimize::{self, FitOptions, LogLikelihood};
+use crate::optimize::{self, FitOptions};
 use crate::special::ln_beta;
 use crate::summary::{check_rows, CustomerSummary};
 
@@ -244,9 +244,10 @@ impl BgNbd {
         rows: &[(CustomerSummary, f64)],
         options: &FitOptions,
     ) -> Result<FittedBgNbd, ModelError> {
+        // Bad rows are reported by their index here, not in a sample.
         check_rows(rows)?;
         let estimate = optimize::estimate_warm(rows, &[1.0; 4], |rows, start, h0| {
-            estimate(rows, start, h0, options)
+            kernel::estimate(Variant::Bg, NAMES, rows, start, h0, options)
         })?;
         Ok(FittedBgNbd {
             params: BgNbdParams::from_slice(&estimate.theta),
@@ -257,29 +258,6 @@ impl BgNbd {
             iterations: estimate.iterations,
         })
     }
-}
-
-/// The maximum-likelihood estimate on `rows` from `start` (with BFGS's
-/// inverse Hessian `h0` when given).
-fn estimate(
-    rows: &[(CustomerSummary, f64)],
-    start: &[f64],
-    h0: Option<&[Vec<f64>]>,
-    options: &FitOptions,
-) -> Result<optimize::Estimate, ModelError> {
-    let total_weight = check_rows(rows)?;
-    let value = |theta: &[f64]| BgNbdParams::from_slice(theta).log_likelihood(rows);
-    let gradient = |theta: &[f64], g: &mut [f64]| {
-        let params = BgNbdParams::from_slice(theta);
-        kernel::log_likelihood(Variant::Bg, params.to_array(), rows, Some(g))
-    };
-    let ll = LogLikelihood {
-        names: NAMES,
-        total_weight,
-        value: &value,
-        gradient: Some(&gradient),
-    };
-    optimize::maximize_likelihood_from(&ll, start, h0, options)
 }
 
 fitted_purchase_model!(FittedBgNbd, BgNbdParams);

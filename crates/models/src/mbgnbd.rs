@@ -9,7 +9,7 @@
 
 use crate::beta_geometric::{self as kernel, Variant};
 use crate::error::ModelError;
-use crate::optimize::{self, FitOptions, LogLikelihood};
+use crate::optimize::{self, FitOptions};
 use crate::summary::{check_rows, CustomerSummary};
 
 /// MBG/NBD parameters (r, α) of the purchase rate and (a, b) of the
@@ -134,21 +134,10 @@ impl MbgNbd {
         rows: &[(CustomerSummary, f64)],
         options: &FitOptions,
     ) -> Result<FittedMbgNbd, ModelError> {
+        // Bad rows are reported by their index here, not in a sample.
         check_rows(rows)?;
         let estimate = optimize::estimate_warm(rows, &[1.0; 4], |rows, start, h0| {
-            let total_weight = check_rows(rows)?;
-            let value = |theta: &[f64]| MbgNbdParams::from_slice(theta).log_likelihood(rows);
-            let gradient = |theta: &[f64], g: &mut [f64]| {
-                let params = MbgNbdParams::from_slice(theta);
-                kernel::log_likelihood(Variant::Mbg, params.to_array(), rows, Some(g))
-            };
-            let ll = LogLikelihood {
-                names: NAMES,
-                total_weight,
-                value: &value,
-                gradient: Some(&gradient),
-            };
-            optimize::maximize_likelihood_from(&ll, start, h0, options)
+            kernel::estimate(Variant::Mbg, NAMES, rows, start, h0, options)
         })?;
         Ok(FittedMbgNbd {
             params: MbgNbdParams::from_slice(&estimate.theta),

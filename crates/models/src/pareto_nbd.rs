@@ -219,6 +219,7 @@ impl ParetoNbd {
         rows: &[(CustomerSummary, f64)],
         options: &FitOptions,
     ) -> Result<FittedParetoNbd, ModelError> {
+        // Bad rows are reported by their index here, not in a sample.
         check_rows(rows)?;
         let estimate = optimize::estimate_warm(rows, &[1.0; 4], |rows, start, h0| {
             let total_weight = check_rows(rows)?;
