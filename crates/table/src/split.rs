@@ -18,8 +18,9 @@ use arrow::error::ArrowError;
 use clientela_core::RecordKind;
 use std::collections::BTreeMap;
 
-/// Rows per batch of a split table (the engine's default batch size).
-pub const SPLIT_BATCH_ROWS: usize = 8192;
+/// Rows per batch of a split table (the engine's batch size: aggregations
+/// over sorted input emit a batch per input batch).
+pub const SPLIT_BATCH_ROWS: usize = 32_768;
 
 /// Sends every customer key to a partition.
 pub trait KeyPartitioner {
