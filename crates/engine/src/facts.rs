@@ -917,18 +917,14 @@ pub(crate) fn register_batches(
 ) -> Result<(), EngineError> {
     let schema = plan.schema();
     ctx.deregister_table(table)?;
-    match crate::keyed_table::key_of(plan) {
-        Some(sorted) => ctx.register_table(
-            table,
-            Arc::new(crate::keyed_table::KeyedTable::try_new(
-                schema,
-                batches,
-                clientela_table::KEY,
-                sorted,
+    let provider: Arc<dyn datafusion::datasource::TableProvider> =
+        match crate::keyed_table::key_of(plan) {
+            Some(sorted) => Arc::new(crate::keyed_table::KeyedTable::try_new(
+                schema, batches, sorted,
             )?),
-        )?,
-        None => ctx.register_table(table, Arc::new(MemTable::try_new(schema, batches)?))?,
-    };
+            None => Arc::new(MemTable::try_new(schema, batches)?),
+        };
+    ctx.register_table(table, provider)?;
     Ok(())
 }
 

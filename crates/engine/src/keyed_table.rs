@@ -23,7 +23,7 @@
 //! for another partition count is rewritten, never trusted.
 
 use async_trait::async_trait;
-use clientela_table::KeyPartitioner;
+use clientela_table::{KeyPartitioner, KEY};
 use datafusion::arrow::array::{AsArray, Int64Array, RecordBatch};
 use datafusion::arrow::datatypes::{DataType, Field, Int64Type, Schema, SchemaRef};
 use datafusion::catalog::Session;
@@ -100,35 +100,28 @@ impl KeyPartitioner for EnginePartitioner {
     }
 }
 
-/// A [`MemTable`] whose partitions are split by `key` as DataFusion's hash
-/// repartitioning would split them, each sorted by `key` when `sorted`.
+/// A [`MemTable`] whose partitions are split by the customer key as
+/// DataFusion's hash repartitioning would split them, each sorted by it
+/// when `sorted`.
 #[derive(Debug)]
 pub(crate) struct KeyedTable {
     inner: MemTable,
-    key: String,
-    partitions: usize,
 }
 
 impl KeyedTable {
-    /// A table over `partitions` (split by `key` by
+    /// A table over `partitions` (split by
     /// [`clientela_table::split_by_key`] with an [`EnginePartitioner`], or
-    /// taken from a plan's `Hash([key], n)` output).
+    /// taken from a plan's `Hash([ck], n)` output).
     pub(crate) fn try_new(
         schema: SchemaRef,
         partitions: Vec<Vec<RecordBatch>>,
-        key: &str,
         sorted: bool,
     ) -> Result<KeyedTable> {
-        let n = partitions.len();
         let mut inner = MemTable::try_new(schema, partitions)?;
         if sorted {
-            inner = inner.with_sort_order(vec![vec![col(key).sort(true, false)]]);
+            inner = inner.with_sort_order(vec![vec![col(KEY).sort(true, false)]]);
         }
-        Ok(KeyedTable {
-            inner,
-            key: key.to_string(),
-            partitions: n,
-        })
+        Ok(KeyedTable { inner })
     }
 }
 
@@ -150,7 +143,11 @@ impl TableProvider for KeyedTable {
         limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
         let scan = self.inner.scan(state, projection, filters, limit).await?;
-        Ok(KeyPartitionedExec::wrap(scan, &self.key, self.partitions))
+        Ok(KeyPartitionedExec::wrap(
+            scan,
+            KEY,
+            self.inner.batches.len(),
+        ))
     }
 
     fn supports_filters_pushdown(
@@ -283,7 +280,7 @@ pub(crate) fn key_of(plan: &dyn ExecutionPlan) -> Option<bool> {
         return None;
     };
     let column = expr.downcast_ref::<Column>()?;
-    if column.name() != clientela_table::KEY {
+    if column.name() != KEY {
         return None;
     }
     Some(plan.properties().output_ordering().is_some_and(|o| {
@@ -304,15 +301,19 @@ mod tests {
     const N: usize = 3;
     const KEYS: i64 = 1000;
 
+    /// `ck` and `v`, both Int64.
+    fn schema() -> SchemaRef {
+        Arc::new(Schema::new(vec![
+            Field::new("ck", DataType::Int64, false),
+            Field::new("v", DataType::Int64, false),
+        ]))
+    }
+
     fn batch(keys: impl Iterator<Item = i64>) -> RecordBatch {
         let keys: Vec<i64> = keys.collect();
         let values: Vec<i64> = keys.iter().map(|k| k * 2).collect();
-        let schema = Arc::new(Schema::new(vec![
-            Field::new("ck", DataType::Int64, false),
-            Field::new("v", DataType::Int64, false),
-        ]));
         RecordBatch::try_new(
-            schema,
+            schema(),
             vec![
                 Arc::new(Int64Array::from(keys)),
                 Arc::new(Int64Array::from(values)),
@@ -335,17 +336,9 @@ mod tests {
         let input = [batch(0..KEYS / 2), batch(KEYS / 2..KEYS)];
         let (batches, counts) =
             clientela_table::split_by_key(&input, &partitioner.assign(KEYS - 1), N).unwrap();
-        let mut rest = batches.as_slice();
-        let parts: Vec<Vec<RecordBatch>> = counts
-            .iter()
-            .map(|&c| {
-                let (head, tail) = rest.split_at(c);
-                rest = tail;
-                head.to_vec()
-            })
-            .collect();
+        let parts = clientela_table::group_by_counts(&counts, &batches);
         let schema = input[0].schema();
-        let a = KeyedTable::try_new(schema.clone(), parts, "ck", true).unwrap();
+        let a = KeyedTable::try_new(schema.clone(), parts, true).unwrap();
         ctx.register_table("a", Arc::new(a)).unwrap();
         let b_parts = (0..N as i64)
             .map(|p| vec![batch((0..KEYS).rev().filter(|k| k % N as i64 == p))])
@@ -412,10 +405,7 @@ mod tests {
 
     #[tokio::test]
     async fn only_plans_split_by_the_key_alone_are_keyed() {
-        let schema = Arc::new(Schema::new(vec![
-            Field::new("ck", DataType::Int64, false),
-            Field::new("v", DataType::Int64, false),
-        ]));
+        let schema = schema();
         let state = SessionContext::new().state();
         let mut scans = Vec::new();
         for ordered in [false, true] {

@@ -136,8 +136,7 @@ impl Engine {
         if std::env::var_os("DATAFUSION_EXECUTION_BATCH_SIZE").is_none() {
             // Aggregations by customer over sorted input emit a batch per
             // input batch; larger batches cost less per row all the way up
-            // (overview 5.6 s -> 5.1 s in one interleaved run; DataFusion's
-            // default is 8,192).
+            // (DataFusion's default is 8,192; docs/performance.md).
             session = session.with_batch_size(ENGINE_BATCH_ROWS);
         }
         let mut clock = report::Clock::new();

@@ -11,7 +11,7 @@ use datafusion::arrow::array::{
 };
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::arrow::record_batch::RecordBatch;
-use datafusion::datasource::MemTable;
+use datafusion::datasource::{MemTable, TableProvider};
 use datafusion::prelude::SessionContext;
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -115,20 +115,17 @@ pub(crate) fn register(
                 with_day(&empty, tz, day_name, &mut None).schema()
             }
         };
-        match split.and_then(|s| s.partition(kind, &batches)) {
-            Some(parts) => {
-                let table = KeyedTable::try_new(schema, parts, clientela_table::KEY, true)?;
-                ctx.register_table(kind.table(), Arc::new(table))?;
-            }
+        let table: Arc<dyn TableProvider> = match split.and_then(|s| s.partition(kind, &batches)) {
+            Some(parts) => Arc::new(KeyedTable::try_new(schema, parts, true)?),
             None => {
                 let mut parts: Vec<Vec<RecordBatch>> = vec![Vec::new(); partitions];
                 for (i, b) in batches.into_iter().enumerate() {
                     parts[i % partitions].push(b);
                 }
-                let table = MemTable::try_new(schema, parts)?;
-                ctx.register_table(kind.table(), Arc::new(table))?;
+                Arc::new(MemTable::try_new(schema, parts)?)
             }
-        }
+        };
+        ctx.register_table(kind.table(), table)?;
     }
     info.currency = match (&config.currency, currencies.len()) {
         (_, 0) => config.currency.clone(),

@@ -246,9 +246,10 @@ impl BgNbd {
     ) -> Result<FittedBgNbd, ModelError> {
         // Bad rows are reported by their index here, not in a sample.
         check_rows(rows)?;
-        let estimate = optimize::estimate_warm(rows, &[1.0; 4], |rows, start, h0| {
-            kernel::estimate(Variant::Bg, NAMES, rows, start, h0, options)
-        })?;
+        let estimate =
+            optimize::estimate_warm(rows, &[1.0; 4], options, |rows, start, h0, options| {
+                kernel::estimate(Variant::Bg, NAMES, rows, start, h0, options)
+            })?;
         Ok(FittedBgNbd {
             params: BgNbdParams::from_slice(&estimate.theta),
             log_likelihood: estimate.log_likelihood,

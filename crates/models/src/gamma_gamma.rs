@@ -147,18 +147,24 @@ impl GammaGamma {
         // unit (cents or yen give γ in the thousands), and a start three
         // orders of magnitude off costs BFGS many iterations.
         let mean_m = rows.iter().map(|(s, w)| w * s.monetary).sum::<f64>() / total;
-        let estimate = optimize::estimate_warm(rows, &[1.0, 2.0, mean_m], |rows, start, h0| {
-            let prepared = Prepared::new(rows);
-            let value = |theta: &[f64]| prepared.log_likelihood(theta, None);
-            let gradient = |theta: &[f64], g: &mut [f64]| prepared.log_likelihood(theta, Some(g));
-            let ll = LogLikelihood {
-                names: &["p", "q", "gamma"],
-                total_weight: rows.iter().map(|(_, w)| w).sum(),
-                value: &value,
-                gradient: Some(&gradient),
-            };
-            optimize::maximize_likelihood_from(&ll, start, h0, options)
-        })?;
+        let estimate = optimize::estimate_warm(
+            rows,
+            &[1.0, 2.0, mean_m],
+            options,
+            |rows, start, h0, options| {
+                let prepared = Prepared::new(rows);
+                let value = |theta: &[f64]| prepared.log_likelihood(theta, None);
+                let gradient =
+                    |theta: &[f64], g: &mut [f64]| prepared.log_likelihood(theta, Some(g));
+                let ll = LogLikelihood {
+                    names: &["p", "q", "gamma"],
+                    total_weight: rows.iter().map(|(_, w)| w).sum(),
+                    value: &value,
+                    gradient: Some(&gradient),
+                };
+                optimize::maximize_likelihood_from(&ll, start, h0, options)
+            },
+        )?;
         Ok(FittedGammaGamma {
             params: GammaGammaParams::from_slice(&estimate.theta),
             log_likelihood: estimate.log_likelihood,

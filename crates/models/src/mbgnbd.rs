@@ -136,9 +136,10 @@ impl MbgNbd {
     ) -> Result<FittedMbgNbd, ModelError> {
         // Bad rows are reported by their index here, not in a sample.
         check_rows(rows)?;
-        let estimate = optimize::estimate_warm(rows, &[1.0; 4], |rows, start, h0| {
-            kernel::estimate(Variant::Mbg, NAMES, rows, start, h0, options)
-        })?;
+        let estimate =
+            optimize::estimate_warm(rows, &[1.0; 4], options, |rows, start, h0, options| {
+                kernel::estimate(Variant::Mbg, NAMES, rows, start, h0, options)
+            })?;
         Ok(FittedMbgNbd {
             params: MbgNbdParams::from_slice(&estimate.theta),
             log_likelihood: estimate.log_likelihood,

@@ -385,7 +385,7 @@ fn warm_start_sample<T: Clone>(rows: &[(T, f64)]) -> Option<Vec<(T, f64)>> {
     )
 }
 
-/// Runs `estimate(rows, start, inverse_hessian)` from `start`; on many
+/// Runs `estimate(rows, start, inverse_hessian, options)` from `start`; on many
 /// rows, from the optimum of a sample of them and BFGS's inverse Hessian
 /// there instead. The objective is a mean per customer, so the sample's
 /// optimum and curvature are close to the full data's, and the full fit,
@@ -395,14 +395,25 @@ fn warm_start_sample<T: Clone>(rows: &[(T, f64)]) -> Option<Vec<(T, f64)>> {
 pub(crate) fn estimate_warm<T: Clone>(
     rows: &[(T, f64)],
     start: &[f64],
-    estimate: impl Fn(&[(T, f64)], &[f64], Option<&[Vec<f64>]>) -> Result<Estimate, ModelError>,
+    options: &FitOptions,
+    estimate: impl Fn(
+        &[(T, f64)],
+        &[f64],
+        Option<&[Vec<f64>]>,
+        &FitOptions,
+    ) -> Result<Estimate, ModelError>,
 ) -> Result<Estimate, ModelError> {
+    // The sample's fit is only a start: no standard errors for it.
+    let sample_options = FitOptions {
+        standard_errors: false,
+        ..*options
+    };
     let warm = warm_start_sample(rows)
-        .and_then(|sample| estimate(&sample, start, None).ok())
-        .and_then(|w| estimate(rows, &w.theta, Some(&w.inverse_hessian)).ok());
+        .and_then(|sample| estimate(&sample, start, None, &sample_options).ok())
+        .and_then(|w| estimate(rows, &w.theta, Some(&w.inverse_hessian), options).ok());
     match warm {
         Some(e) => Ok(e),
-        None => estimate(rows, start, None),
+        None => estimate(rows, start, None, options),
     }
 }
 

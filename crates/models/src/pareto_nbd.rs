@@ -221,17 +221,18 @@ impl ParetoNbd {
     ) -> Result<FittedParetoNbd, ModelError> {
         // Bad rows are reported by their index here, not in a sample.
         check_rows(rows)?;
-        let estimate = optimize::estimate_warm(rows, &[1.0; 4], |rows, start, h0| {
-            let total_weight = check_rows(rows)?;
-            let value = |theta: &[f64]| ParetoNbdParams::from_slice(theta).log_likelihood(rows);
-            let ll = LogLikelihood {
-                names: NAMES,
-                total_weight,
-                value: &value,
-                gradient: None,
-            };
-            optimize::maximize_likelihood_from(&ll, start, h0, options)
-        })?;
+        let estimate =
+            optimize::estimate_warm(rows, &[1.0; 4], options, |rows, start, h0, options| {
+                let total_weight = check_rows(rows)?;
+                let value = |theta: &[f64]| ParetoNbdParams::from_slice(theta).log_likelihood(rows);
+                let ll = LogLikelihood {
+                    names: NAMES,
+                    total_weight,
+                    value: &value,
+                    gradient: None,
+                };
+                optimize::maximize_likelihood_from(&ll, start, h0, options)
+            })?;
         Ok(FittedParetoNbd {
             params: ParetoNbdParams::from_slice(&estimate.theta),
             log_likelihood: estimate.log_likelihood,

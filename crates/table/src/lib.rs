@@ -17,6 +17,8 @@ pub use builder::{KindBuilder, Value};
 pub use keyed::{keyed_schema, projection, Dataset, KEY};
 pub use parse::{derive_event_id, parse_row, FieldError, RowContext};
 pub use schema::{schema_for, TIME_ZONE};
-pub use split::{fingerprint, split_by_key, KeyPartitioner, KeySplit, SPLIT_BATCH_ROWS};
+pub use split::{
+    fingerprint, group_by_counts, split_by_key, KeyPartitioner, KeySplit, SPLIT_BATCH_ROWS,
+};
 
 pub use arrow;

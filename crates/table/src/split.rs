@@ -58,18 +58,23 @@ impl KeySplit {
         if counts.len() != self.partitions || counts.iter().sum::<usize>() != batches.len() {
             return None;
         }
-        let mut rest = batches;
-        Some(
-            counts
-                .iter()
-                .map(|&n| {
-                    let (head, tail) = rest.split_at(n);
-                    rest = tail;
-                    head.to_vec()
-                })
-                .collect(),
-        )
+        Some(group_by_counts(counts, batches))
     }
+}
+
+/// `batches` cut into consecutive groups of `counts[i]` each (the batches
+/// of each partition, as [`split_by_key`] returns them). The counts must
+/// add up to at most `batches.len()`.
+pub fn group_by_counts<T: Clone>(counts: &[usize], batches: &[T]) -> Vec<Vec<T>> {
+    let mut rest = batches;
+    counts
+        .iter()
+        .map(|&n| {
+            let (head, tail) = rest.split_at(n);
+            rest = tail;
+            head.to_vec()
+        })
+        .collect()
 }
 
 /// A 64-bit FNV-1a digest of an assignment of keys to partitions.
