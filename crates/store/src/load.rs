@@ -64,7 +64,18 @@ impl Store {
         Ok(ds)
     }
 
-    fn load_table(&self, kind: RecordKind) -> Result<Vec<RecordBatch>, StoreError> {
+    /// The largest customer key `ck` (0 when there is no customer). Every
+    /// event's customer has a record, so no table holds a larger key.
+    pub(crate) fn max_key(&self) -> Result<i64, StoreError> {
+        Ok(self.conn.query_row(
+            "SELECT COALESCE(MAX(ckey), 1) - 1 FROM customers",
+            [],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// One table straight from SQLite, keyed.
+    pub(crate) fn load_table(&self, kind: RecordKind) -> Result<Vec<RecordBatch>, StoreError> {
         let schema = keyed_schema(kind);
         let select: Vec<String> = schema
             .fields()

@@ -16,7 +16,7 @@ use clientela_table::arrow::ipc::convert::fb_to_schema;
 use clientela_table::arrow::ipc::reader::{read_footer_length, FileDecoder};
 use clientela_table::arrow::ipc::root_as_footer;
 use clientela_table::arrow::ipc::writer::FileWriter;
-use clientela_table::{keyed_schema, projection, Dataset, KeyPartitioner, KeySplit};
+use clientela_table::{keyed_schema, projection, Dataset, KeyOrder, KeyPartitioner, KeySplit, KEY};
 use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::io::{BufWriter, Write};
@@ -53,9 +53,9 @@ impl Store {
 
     /// Like [`load_columns`](Self::load_columns), with the columnar copy
     /// split by customer key as `partitioner` says ([`KeySplit`]): a copy
-    /// split another way (or not at all) is rewritten first. The data set
-    /// read from the copy says how it is split; one read from SQLite (the
-    /// first time) is not split.
+    /// split another way (or not at all) is rewritten first, and the data
+    /// set is then read from the new copy. It says how it is split; it is
+    /// not split only when the copy could not be written (read from SQLite).
     pub fn load_split(
         &self,
         columns: impl Fn(RecordKind) -> Option<&'static [&'static str]> + Copy,
@@ -70,12 +70,26 @@ impl Store {
             }
             Err(_) => {}
         }
-        let ds = self.load_from_sqlite()?;
-        // A copy that cannot be written only costs speed next time.
-        if let Err(e) = write_snapshot(&dir, generation, &ds, partitioner) {
-            eprintln!("warning: {e}");
+        // Table by table from SQLite into the copy, then read back from it:
+        // split as asked, mapped from the page cache, and never the whole
+        // store in memory at once.
+        let written = self.max_key().and_then(|max_key| {
+            write_snapshot(
+                &dir,
+                generation,
+                |k| self.load_table(k),
+                max_key,
+                partitioner,
+            )
+        });
+        match written.and_then(|()| read_snapshot(&dir, generation, columns, partitioner)) {
+            Ok(ds) => Ok(ds),
+            Err(e) => {
+                // A copy that cannot be written only costs speed next time.
+                eprintln!("warning: {e}");
+                Ok(self.load_from_sqlite()?.project(columns))
+            }
         }
-        Ok(ds.project(columns))
     }
 }
 
@@ -283,10 +297,16 @@ fn write_column(
     fs::rename(&temp, path).map_err(|e| err(&e))
 }
 
+/// Writes the columnar copy, one table at a time as `load` gives it,
+/// split by `partitioner` when one is given (keys `0..=max_key`). A split
+/// table is reordered one column at a time, each written and let go before
+/// the next, so that writing holds one table and one column of its copy:
+/// the first report after an import stays within its memory.
 fn write_snapshot(
     dir: &Path,
     generation: i64,
-    ds: &Dataset,
+    mut load: impl FnMut(RecordKind) -> Result<Vec<RecordBatch>, StoreError>,
+    max_key: i64,
     partitioner: Option<&dyn KeyPartitioner>,
 ) -> Result<(), StoreError> {
     fs::create_dir_all(dir).map_err(|e| snap_err(dir, e))?;
@@ -294,22 +314,28 @@ fn write_snapshot(
     // Invalidate first: a crash while writing leaves a copy marked stale.
     let _ = fs::remove_file(&gen_path);
     let _ = fs::remove_file(dir.join(SPLIT_FILE));
-    let split_ds;
-    let ds = match partitioner {
-        Some(p) => {
-            split_ds = ds.clone().split_by(p).map_err(|e| snap_err(dir, e))?;
-            &split_ds
-        }
-        None => ds,
-    };
-    for (kind, batches) in &ds.tables {
-        let schema = keyed_schema(*kind);
+    let mut split = partitioner.map(|p| KeySplit::plan(p, max_key));
+    for kind in RecordKind::ALL {
+        let batches = load(kind)?;
+        let schema = keyed_schema(kind);
+        let order = match &mut split {
+            Some((split, assignment)) if schema.index_of(KEY).is_ok() => {
+                let order = KeyOrder::new(&batches, assignment, split.partitions)
+                    .map_err(|e| snap_err(dir, format!("{}: {e}", kind.table())))?;
+                split.batches.insert(kind, order.counts());
+                Some(order)
+            }
+            _ => None,
+        };
         for (i, field) in schema.fields().iter().enumerate() {
-            let columns: Vec<ArrayRef> = batches.iter().map(|b| b.column(i).clone()).collect();
-            write_column(&column_path(dir, *kind, field.name()), field, &columns)?;
+            let columns: Vec<ArrayRef> = match &order {
+                Some(order) => order.column(&batches, i).map_err(|e| snap_err(dir, e))?,
+                None => batches.iter().map(|b| b.column(i).clone()).collect(),
+            };
+            write_column(&column_path(dir, kind, field.name()), field, &columns)?;
         }
     }
-    if let Some(split) = &ds.split {
+    if let Some((split, _)) = &split {
         write_split(dir, split)?;
     }
     fs::write(&gen_path, generation.to_string()).map_err(|e| snap_err(&gen_path, e))

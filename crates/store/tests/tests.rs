@@ -271,10 +271,12 @@ fn the_copy_is_split_by_customer_as_the_engine_asks() {
         [(0, 100), (1, 200), (2, 300), (0, 400), (1, 500)]
     );
     let two = Rotate { n: 2, shift: 0 };
-    // The unsplit copy does not serve a split load: it is rewritten (this
-    // first load comes from SQLite), then read back split.
-    assert_eq!(store.load_split(|_| None, Some(&two)).unwrap().split, None);
+    // The unsplit copy does not serve a split load: it is rewritten from
+    // SQLite, and the load reads the new copy back split.
+    let first = store.load_split(|_| None, Some(&two)).unwrap();
     let split = store.load_split(|_| None, Some(&two)).unwrap();
+    assert_eq!(first.split, split.split);
+    assert_eq!(keyed_amounts(&first), keyed_amounts(&split));
     let s = split.split.as_ref().expect("split copy");
     assert!(s.made_by(&two));
     assert_eq!((s.partitions, s.max_key), (2, 2));

@@ -18,7 +18,8 @@ pub use keyed::{keyed_schema, projection, Dataset, KEY};
 pub use parse::{derive_event_id, parse_row, FieldError, RowContext};
 pub use schema::{schema_for, TIME_ZONE};
 pub use split::{
-    fingerprint, group_by_counts, split_by_key, KeyPartitioner, KeySplit, SPLIT_BATCH_ROWS,
+    fingerprint, group_by_counts, split_by_key, KeyOrder, KeyPartitioner, KeySplit,
+    SPLIT_BATCH_ROWS,
 };
 
 pub use arrow;

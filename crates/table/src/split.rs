@@ -46,6 +46,19 @@ pub struct KeySplit {
 }
 
 impl KeySplit {
+    /// A split of the keys `0..=max_key` by `partitioner`, with no table in
+    /// it yet, and the partition of every key.
+    pub fn plan(partitioner: &dyn KeyPartitioner, max_key: i64) -> (KeySplit, Vec<u32>) {
+        let assignment = partitioner.assign(max_key);
+        let split = KeySplit {
+            partitions: partitioner.partitions(),
+            max_key,
+            fingerprint: fingerprint(&assignment),
+            batches: BTreeMap::new(),
+        };
+        (split, assignment)
+    }
+
     /// Whether `partitioner` sends every key where this split did.
     pub fn made_by(&self, partitioner: &dyn KeyPartitioner) -> bool {
         partitioner.partitions() == self.partitions
@@ -88,10 +101,93 @@ pub fn fingerprint(assignment: &[u32]) -> u64 {
     h
 }
 
-/// Reorders `batches` (with a non-null Int64 key column [`KEY`], keys in
-/// `0..assignment.len()`) into partitions by `assignment`, each sorted by key
-/// (stable: the rows of one key keep their order), in batches of
-/// [`SPLIT_BATCH_ROWS`]. Returns the batches and how many each partition has.
+/// Where every row of a table goes when it is split by key: the rows in
+/// (partition, key) order, stable, cut into batches of [`SPLIT_BATCH_ROWS`].
+/// Made once per table; its columns are then reordered one at a time
+/// ([`KeyOrder::column`]), so a caller can write each and let it go.
+pub struct KeyOrder {
+    /// (batch, row) of each row in split order.
+    rows: Vec<(usize, usize)>,
+    /// Where each partition's rows start in `rows`, and the end.
+    bounds: Vec<usize>,
+}
+
+impl KeyOrder {
+    /// The order of the rows of `batches` (with a non-null Int64 key column
+    /// [`KEY`], keys in `0..assignment.len()`) split into `partitions` by
+    /// `assignment`.
+    pub fn new(
+        batches: &[RecordBatch],
+        assignment: &[u32],
+        partitions: usize,
+    ) -> Result<KeyOrder, ArrowError> {
+        let mut keys: Vec<&[i64]> = Vec::with_capacity(batches.len());
+        for b in batches {
+            let key = b.schema().index_of(KEY)?;
+            keys.push(b.column(key).as_primitive::<Int64Type>().values().as_ref());
+        }
+        let out_of_range =
+            |k: i64| ArrowError::InvalidArgumentError(format!("key {k} not assigned"));
+        // Counting sort by (partition, key): each key's row count, then each
+        // key's first position, the keys of partition 0 first.
+        let mut start = vec![0usize; assignment.len()];
+        for &k in keys.iter().flat_map(|k| k.iter()) {
+            *start
+                .get_mut(usize::try_from(k).map_err(|_| out_of_range(k))?)
+                .ok_or_else(|| out_of_range(k))? += 1;
+        }
+        let mut bounds = vec![0usize; partitions + 1];
+        let mut at = 0usize;
+        for p in 0..partitions {
+            for (slot, &part) in start.iter_mut().zip(assignment) {
+                if part as usize == p {
+                    let count = *slot;
+                    *slot = at;
+                    at += count;
+                }
+            }
+            bounds[p + 1] = at;
+        }
+        let mut rows = vec![(0usize, 0usize); at];
+        for (b, ks) in keys.iter().enumerate() {
+            for (r, &k) in ks.iter().enumerate() {
+                let slot = &mut start[k as usize];
+                rows[*slot] = (b, r);
+                *slot += 1;
+            }
+        }
+        Ok(KeyOrder { rows, bounds })
+    }
+
+    /// The rows of each output batch, partition by partition.
+    fn chunks(&self) -> impl Iterator<Item = &[(usize, usize)]> {
+        self.bounds
+            .windows(2)
+            .flat_map(|w| self.rows[w[0]..w[1]].chunks(SPLIT_BATCH_ROWS))
+    }
+
+    /// How many batches each partition has.
+    pub fn counts(&self) -> Vec<usize> {
+        self.bounds
+            .windows(2)
+            .map(|w| (w[1] - w[0]).div_ceil(SPLIT_BATCH_ROWS))
+            .collect()
+    }
+
+    /// Column `c` of `batches` (those the order was made from) in split
+    /// order, one array per output batch.
+    pub fn column(&self, batches: &[RecordBatch], c: usize) -> Result<Vec<ArrayRef>, ArrowError> {
+        let arrays: Vec<&dyn Array> = batches.iter().map(|b| b.column(c).as_ref()).collect();
+        self.chunks()
+            .map(|chunk| interleave(&arrays, chunk))
+            .collect()
+    }
+}
+
+/// Reorders `batches` into partitions by `assignment` ([`KeyOrder`]), each
+/// sorted by key (stable: the rows of one key keep their order), in batches
+/// of [`SPLIT_BATCH_ROWS`]. Returns the batches and how many each partition
+/// has. The columns are reordered on as many threads as there are cores.
 pub fn split_by_key(
     batches: &[RecordBatch],
     assignment: &[u32],
@@ -101,87 +197,85 @@ pub fn split_by_key(
         return Ok((Vec::new(), vec![0; partitions]));
     };
     let schema = first.schema();
-    let key = schema.index_of(KEY)?;
-    let keys: Vec<&[i64]> = batches
-        .iter()
-        .map(|b| b.column(key).as_primitive::<Int64Type>().values().as_ref())
-        .collect();
-    let out_of_range = |k: i64| ArrowError::InvalidArgumentError(format!("key {k} not assigned"));
-    // Counting sort by (partition, key): each key's row count, then each
-    // key's first position, the keys of partition 0 first.
-    let mut start = vec![0usize; assignment.len()];
-    for &k in keys.iter().flat_map(|k| k.iter()) {
-        *start
-            .get_mut(usize::try_from(k).map_err(|_| out_of_range(k))?)
-            .ok_or_else(|| out_of_range(k))? += 1;
-    }
-    let mut bounds = vec![0usize; partitions + 1];
-    let mut at = 0usize;
-    for p in 0..partitions {
-        for (slot, &part) in start.iter_mut().zip(assignment) {
-            if part as usize == p {
-                let count = *slot;
-                *slot = at;
-                at += count;
+    let order = KeyOrder::new(batches, assignment, partitions)?;
+    let width = schema.fields().len();
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(width)
+        .max(1);
+    // Columns dealt round-robin to the threads.
+    let mut columns: Vec<Option<Vec<ArrayRef>>> = vec![None; width];
+    std::thread::scope(|scope| -> Result<(), ArrowError> {
+        let order = &order;
+        let workers: Vec<_> = (0..threads)
+            .map(|t| {
+                scope.spawn(move || {
+                    (t..width)
+                        .step_by(threads)
+                        .map(|c| Ok((c, order.column(batches, c)?)))
+                        .collect::<Result<Vec<_>, ArrowError>>()
+                })
+            })
+            .collect();
+        for w in workers {
+            for (c, arrays) in w.join().expect("a split worker panicked")? {
+                columns[c] = Some(arrays);
             }
         }
-        bounds[p + 1] = at;
-    }
-    let mut order = vec![(0usize, 0usize); at];
-    for (b, ks) in keys.iter().enumerate() {
-        for (r, &k) in ks.iter().enumerate() {
-            let slot = &mut start[k as usize];
-            order[*slot] = (b, r);
-            *slot += 1;
-        }
-    }
-    let mut out = Vec::new();
-    let mut counts = Vec::with_capacity(partitions);
-    for p in 0..partitions {
-        let rows = &order[bounds[p]..bounds[p + 1]];
-        counts.push(rows.len().div_ceil(SPLIT_BATCH_ROWS));
-        for chunk in rows.chunks(SPLIT_BATCH_ROWS) {
-            let columns = (0..schema.fields().len())
-                .map(|c| {
-                    let arrays: Vec<&dyn Array> =
-                        batches.iter().map(|b| b.column(c).as_ref()).collect();
-                    interleave(&arrays, chunk)
-                })
-                .collect::<Result<Vec<ArrayRef>, _>>()?;
-            out.push(RecordBatch::try_new(schema.clone(), columns)?);
-        }
-    }
-    Ok((out, counts))
+        Ok(())
+    })?;
+    let mut columns: Vec<std::vec::IntoIter<ArrayRef>> = columns
+        .into_iter()
+        .map(|c| c.unwrap_or_default().into_iter())
+        .collect();
+    let out = order
+        .chunks()
+        .map(|_| {
+            let arrays = columns
+                .iter_mut()
+                .map(|c| c.next().expect("one array per batch"))
+                .collect();
+            RecordBatch::try_new(schema.clone(), arrays)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((out, order.counts()))
 }
 
 impl Dataset {
-    /// The same data split by `partitioner` ([`KeySplit`]): every table with
-    /// a customer key reordered by [`split_by_key`], the others kept as
-    /// they are. Copies every keyed column once.
-    pub fn split_by(self, partitioner: &dyn KeyPartitioner) -> Result<Dataset, ArrowError> {
-        let max_key = self
-            .tables
+    /// The largest customer key of any table (0 when there is none).
+    fn max_key(&self) -> i64 {
+        self.tables
             .values()
             .flatten()
             .filter_map(|b| b.column_by_name(KEY))
             .filter_map(|c| c.as_primitive::<Int64Type>().values().iter().copied().max())
             .max()
-            .unwrap_or(0);
-        let assignment = partitioner.assign(max_key);
-        let mut split = KeySplit {
-            partitions: partitioner.partitions(),
-            max_key,
-            fingerprint: fingerprint(&assignment),
-            batches: BTreeMap::new(),
-        };
+            .unwrap_or(0)
+    }
+
+    /// Whether the table of `kind` has a customer key column (and is split).
+    pub fn is_keyed(&self, kind: RecordKind) -> bool {
+        self.tables
+            .get(&kind)
+            .and_then(|b| b.first())
+            .map_or(keyed_schema(kind), |b| b.schema())
+            .index_of(KEY)
+            .is_ok()
+    }
+
+    /// The same data split by `partitioner` ([`KeySplit`]): every table with
+    /// a customer key reordered by [`split_by_key`], the others kept as
+    /// they are. Copies every keyed column once; each table's input is let
+    /// go once it is split.
+    pub fn split_by(self, partitioner: &dyn KeyPartitioner) -> Result<Dataset, ArrowError> {
+        let (mut split, assignment) = KeySplit::plan(partitioner, self.max_key());
+        let keyed: Vec<RecordKind> = RecordKind::ALL
+            .into_iter()
+            .filter(|k| self.is_keyed(*k))
+            .collect();
         let mut tables = BTreeMap::new();
         for (kind, batches) in self.tables {
-            let keyed = batches
-                .first()
-                .map_or(keyed_schema(kind), |b| b.schema())
-                .index_of(KEY)
-                .is_ok();
-            if !keyed {
+            if !keyed.contains(&kind) {
                 tables.insert(kind, batches);
                 continue;
             }
