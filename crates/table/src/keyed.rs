@@ -8,12 +8,13 @@
 //! gains `ck` as its first column. The store produces keyed tables directly
 //! from its integer keys; files read without a store are keyed here.
 
+use crate::dense_keys::dense_keys;
 use crate::schema::schema_for;
 use crate::split::KeySplit;
 use arrow::array::{Array, ArrayRef, Int64Array, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use clientela_core::RecordKind;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// Name of the dense customer key column.
@@ -101,47 +102,44 @@ impl Dataset {
     /// seen in any table gets a key; ids referenced by events but never
     /// described get a minimal customer row (only `ck` and `customer_id`).
     pub fn from_canonical(input: &BTreeMap<RecordKind, Vec<RecordBatch>>) -> Dataset {
-        // SipHash, std's default, costs more than the rest of the keying.
-        let mut keys: HashMap<String, i64, foldhash::fast::RandomState> = HashMap::default();
-        let mut ids: Vec<String> = Vec::new();
-        let mut key_of = |id: &str| -> i64 {
-            if let Some(k) = keys.get(id) {
-                return *k;
-            }
-            let k = ids.len() as i64;
-            keys.insert(id.to_string(), k);
-            ids.push(id.to_string());
-            k
-        };
-        let mut out = Dataset::new();
         let customers = input
             .get(&RecordKind::Customer)
             .cloned()
             .unwrap_or_default();
-        // Described customers first, so their keys follow the register's order.
-        let mut described: Vec<(i64, usize, usize)> = Vec::new();
-        for (bi, b) in customers.iter().enumerate() {
-            let col = string_column(b, "customer_id");
-            for row in 0..b.num_rows() {
-                described.push((key_of(col.value(row)), bi, row));
-            }
-        }
-        for kind in RecordKind::ALL
+        let events: Vec<(RecordKind, &[RecordBatch])> = RecordKind::ALL
             .into_iter()
             .filter(|k| *k != RecordKind::Customer)
-        {
-            let schema = keyed_schema(kind);
-            let mut keyed = Vec::new();
-            for b in input.get(&kind).map(Vec::as_slice).unwrap_or(&[]) {
-                let ck = kind.has_customer().then(|| {
-                    let col = string_column(b, "customer_id");
-                    let ck: Int64Array = (0..b.num_rows())
-                        .map(|i| Some(key_of(col.value(i))))
-                        .collect();
-                    Arc::new(ck) as ArrayRef
-                });
-                keyed.push(project(b, &schema, ck));
+            .map(|k| (k, input.get(&k).map(Vec::as_slice).unwrap_or(&[])))
+            .collect();
+        // Described customers first, so their keys follow the register's order.
+        let mut id_columns: Vec<&StringArray> = customers
+            .iter()
+            .map(|b| string_column(b, "customer_id"))
+            .collect();
+        for (kind, batches) in &events {
+            if kind.has_customer() {
+                id_columns.extend(batches.iter().map(|b| string_column(b, "customer_id")));
             }
+        }
+        let (keys, ids) = dense_keys(&id_columns);
+        let mut keys = keys.into_iter();
+        let mut described: Vec<(i64, usize, usize)> = Vec::new();
+        for (bi, b) in customers.iter().enumerate() {
+            let ck = keys.next().expect("a key column per id column");
+            described.extend((0..b.num_rows()).map(|row| (ck.value(row), bi, row)));
+        }
+        let mut out = Dataset::new();
+        for (kind, batches) in events {
+            let schema = keyed_schema(kind);
+            let keyed = batches
+                .iter()
+                .map(|b| {
+                    let ck = kind.has_customer().then(|| {
+                        Arc::new(keys.next().expect("a key column per id column")) as ArrayRef
+                    });
+                    project(b, &schema, ck)
+                })
+                .collect();
             out.tables.insert(kind, keyed);
         }
         out.tables.insert(
@@ -167,7 +165,7 @@ pub fn projection(kind: RecordKind, keep: &[&str]) -> Vec<usize> {
 fn customer_table(
     customers: &[RecordBatch],
     described: &[(i64, usize, usize)],
-    ids: &[String],
+    ids: &[&str],
 ) -> Vec<RecordBatch> {
     let schema = keyed_schema(RecordKind::Customer);
     // Last description of a customer wins (a later export updates attributes).

@@ -8,6 +8,7 @@
 #![deny(missing_docs)]
 
 mod builder;
+mod dense_keys;
 mod keyed;
 mod parse;
 mod schema;
