@@ -14,12 +14,6 @@ mod source;
 
 use std::process::ExitCode;
 
-/// mimalloc instead of the system allocator: the engine's hash tables and
-/// batches allocate and free many small buffers on every thread, where
-/// glibc's malloc spent about a tenth of a report's CPU time.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> ExitCode {
     let args = <args::Cli as clap::Parser>::parse();
     match app::run(args) {
