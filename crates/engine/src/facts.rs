@@ -28,43 +28,43 @@ const INTERACTION_SOURCES: &[(&str, &str, &str, &str)] = &[
         "order",
         "o.last_order_day",
         "o.first_order_day",
-        "COALESCE(o.orders_365, 0)",
+        "cl_or_zero(o.orders_365)",
     ),
     (
         "support",
         "su.last_day",
         "su.first_day",
-        "COALESCE(su.n_365, 0)",
+        "cl_or_zero(su.n_365)",
     ),
     (
         "contact",
         "co.last_any_day",
         "co.first_any_day",
-        "COALESCE(co.any_365, 0)",
+        "cl_or_zero(co.any_365)",
     ),
     (
         "contact_inbound",
         "co.last_in_day",
         "co.first_in_day",
-        "COALESCE(co.in_365, 0)",
+        "cl_or_zero(co.in_365)",
     ),
     (
         "usage",
         "us.last_day",
         "us.first_day",
-        "COALESCE(us.n_365, 0)",
+        "cl_or_zero(us.n_365)",
     ),
     (
         "survey",
         "sv.last_day",
         "sv.first_day",
-        "COALESCE(sv.n_365, 0)",
+        "cl_or_zero(sv.n_365)",
     ),
     (
         "loyalty",
         "lo.last_day",
         "lo.first_day",
-        "COALESCE(lo.n_365, 0)",
+        "cl_or_zero(lo.n_365)",
     ),
 ];
 
@@ -478,17 +478,20 @@ pub(crate) fn facts_sql(p: &Params, sources: &str, i: usize, kept: Option<&Kept>
     }
     let sub_day = if c.qualifies("subscription") {
         // An active subscription is an ongoing interaction: it counts on the as-of day.
-        counts_365.push("COALESCE(sb.changes_365, 0)");
+        counts_365.push("cl_or_zero(sb.changes_365)");
         first_days.push("sb.first_change_day");
-        format!("CASE WHEN sb.active_product = 1 OR sb.active_service = 1 THEN {d} ELSE sb.last_change_day END")
+        format!("CASE WHEN sb.active_product = 1 OR sb.active_service = 1 THEN CAST({d} AS INT) ELSE sb.last_change_day END")
     } else {
         "CAST(NULL AS INT)".into()
     };
     let last_interaction = format!(
-        "greatest({}, {sub_day}, CAST(NULL AS INT))",
+        "CAST(cl_latest_day({}, {sub_day}, CAST(NULL AS INT)) AS BIGINT)",
         last_days.join(", ")
     );
-    let first_interaction = format!("least({}, CAST(NULL AS INT))", first_days.join(", "));
+    let first_interaction = format!(
+        "cl_earliest_day({}, CAST(NULL AS INT))",
+        first_days.join(", ")
+    );
     let interactions = if counts_365.is_empty() {
         "0".to_string()
     } else {
@@ -503,24 +506,24 @@ pub(crate) fn facts_sql(p: &Params, sources: &str, i: usize, kept: Option<&Kept>
         .collect();
     let sql = format!(
         "WITH base AS (SELECT c.ck, {customer},
-    COALESCE(o.net_minor, 0) AS net_minor,
-    COALESCE(o.orders, 0) AS orders,
-    COALESCE(o.orders_loyalty, 0) AS orders_loyalty,
-    COALESCE(o.orders_window, 0) AS orders_window,
-    COALESCE(o.revenue_365_minor, 0) AS revenue_365_minor,
+    cl_or_zero(o.net_minor) AS net_minor,
+    cl_or_zero(o.orders) AS orders,
+    cl_or_zero(o.orders_loyalty) AS orders_loyalty,
+    cl_or_zero(o.orders_window) AS orders_window,
+    cl_or_zero(o.revenue_365_minor) AS revenue_365_minor,
     o.first_order_day AS first_order_day, o.last_order_day AS last_order_day,
-    least(CASE WHEN o.net_minor > 0 THEN o.first_order_day END, sb.first_paid_day) AS first_pay_day,
-    (COALESCE(o.net_minor, 0) > 0 OR sb.first_paid_day IS NOT NULL) AS paying,
-    COALESCE(sb.subscriptions, 0) AS subscriptions,
-    COALESCE(sb.active_product, 0) = 1 AS product_subscriber,
-    COALESCE(sb.active_service, 0) = 1 AS service_subscriber,
-    COALESCE(sb.all_ended, 0) = 1 AS subscriptions_ended,
-    COALESCE(su.n_window, 0) > 0 AS support_active,
-    COALESCE(co.in_window, 0) > 0 AS contact_active,
-    COALESCE(su.complaints, 0) AS complaints,
+    cl_earliest_day(CASE WHEN o.net_minor > 0 THEN o.first_order_day END, sb.first_paid_day) AS first_pay_day,
+    (cl_or_zero(o.net_minor) > 0 OR sb.first_paid_day IS NOT NULL) AS paying,
+    cl_or_zero(sb.subscriptions) AS subscriptions,
+    cl_or_zero(sb.active_product) = 1 AS product_subscriber,
+    cl_or_zero(sb.active_service) = 1 AS service_subscriber,
+    cl_or_zero(sb.all_ended) = 1 AS subscriptions_ended,
+    cl_or_zero(su.n_window) > 0 AS support_active,
+    cl_or_zero(co.in_window) > 0 AS contact_active,
+    cl_or_zero(su.complaints) AS complaints,
     np.latest_nps AS latest_nps, np.best_nps AS best_nps,
-    COALESCE(rf.referrals, 0) AS referrals,
-    COALESCE(lo.points, 0) AS loyalty_points,
+    cl_or_zero(rf.referrals) AS referrals,
+    cl_or_zero(lo.points) AS loyalty_points,
     ld.first_lead_day AS first_lead_day,
     {last_interaction} AS last_interaction_day,
     {first_interaction} AS first_interaction_day,
@@ -634,12 +637,12 @@ fn stage_sql(p: &Params, facts_table: &str, gaps_table: &str, i: usize) -> Strin
         "WITH m AS (SELECT f.*, CASE WHEN {candidate} THEN g.median_gap_{i} END AS median_gap_days
   FROM {facts_table} f LEFT JOIN {gaps_table} g ON g.ck = f.ck)
 SELECT f.*,
-  greatest(CAST({min_risk} AS DOUBLE), {mult} * COALESCE(f.median_gap_days, 0)) AS at_risk_after_days,
+  greatest(CAST({min_risk} AS DOUBLE), {mult} * cl_or_zero(f.median_gap_days)) AS at_risk_after_days,
   {p_alive} AS p_alive,
   CASE
     WHEN NOT f.paying THEN 'prospect'
     WHEN (f.subscriptions > 0 AND f.subscriptions_ended) OR f.silence_days IS NULL OR f.silence_days >= {churn} THEN 'churned'
-    WHEN f.silence_days > greatest(CAST({min_risk} AS DOUBLE), {mult} * COALESCE(f.median_gap_days, 0))
+    WHEN f.silence_days > greatest(CAST({min_risk} AS DOUBLE), {mult} * cl_or_zero(f.median_gap_days))
       OR COALESCE({p_alive} < {p_alive_min}, false) THEN 'at_risk'
     WHEN f.active AND (f.latest_nps >= 9 OR f.referrals > 0) THEN 'promoter'
     WHEN f.loyal_buyer THEN 'loyal'

@@ -17,6 +17,7 @@ mod group_days;
 mod growth;
 mod keyed_table;
 mod metrics;
+mod null_folds;
 mod params;
 mod period_activity;
 mod profile;
@@ -74,6 +75,7 @@ pub fn analytic_columns(kind: clientela_core::RecordKind) -> Option<&'static [&'
 /// in any context that runs them.
 fn register_functions(ctx: &SessionContext) {
     udf::register(ctx);
+    null_folds::register(ctx);
     day_set::register(ctx);
     group_days::register(ctx);
     first_day_total::register(ctx);
