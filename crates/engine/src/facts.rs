@@ -83,9 +83,31 @@ struct Source {
     columns: fn(&Config, i32) -> Vec<(&'static str, String)>,
 }
 
-/// `SUM(CASE WHEN {condition} THEN 1 ELSE 0 END)`.
+/// The rows where `condition` holds: `COUNT(*) FILTER (WHERE …)`. (A
+/// `SUM(CASE WHEN … THEN 1 ELSE 0 END)` evaluates a `CASE` per row, which
+/// DataFusion does at 15–40 ns a row; a filter is one vectorised test.)
 fn count_if(condition: &str) -> String {
-    format!("SUM(CASE WHEN {condition} THEN 1 ELSE 0 END)")
+    format!("COUNT(*) FILTER (WHERE ({condition}))")
+}
+
+/// `aggregate` of `day` over the rows where `condition` holds (null when
+/// none does), as `MIN(CASE WHEN … THEN day END)` but without the `CASE`.
+fn day_if(aggregate: &str, condition: &str) -> String {
+    format!("{aggregate}(day) FILTER (WHERE ({condition}))")
+}
+
+/// `aggregate` restricted to the rows up to day `d`, unless `d` is the last
+/// day (the plan's `WHERE` already has it): its `FILTER` gains the day
+/// condition (the aggregate's own is in parentheses), or it gets one.
+fn at_day(aggregate: &str, d: i32, last: i32) -> String {
+    const FILTER: &str = " FILTER (WHERE ";
+    if d == last {
+        aggregate.to_string()
+    } else if aggregate.contains(FILTER) {
+        aggregate.replacen(FILTER, &format!("{FILTER}day <= {d} AND "), 1)
+    } else {
+        format!("{aggregate}{}", day_filter(d, last))
+    }
 }
 
 /// `last_day`, `first_day` and `n_365` of an event table at `d`.
@@ -114,14 +136,8 @@ const SOURCES: &[Source] = &[
             vec![
                 ("net_minor", "SUM(amount_minor)".into()),
                 ("orders", count_if(bought)),
-                (
-                    "first_order_day",
-                    format!("MIN(CASE WHEN {bought} THEN day END)"),
-                ),
-                (
-                    "last_order_day",
-                    format!("MAX(CASE WHEN {bought} THEN day END)"),
-                ),
+                ("first_order_day", day_if("MIN", bought)),
+                ("last_order_day", day_if("MAX", bought)),
                 (
                     "orders_loyalty",
                     count_if(&format!(
@@ -171,15 +187,9 @@ const SOURCES: &[Source] = &[
             let inbound = "direction = 'inbound'";
             vec![
                 ("last_any_day", "MAX(day)".into()),
-                (
-                    "last_in_day",
-                    format!("MAX(CASE WHEN {inbound} THEN day END)"),
-                ),
+                ("last_in_day", day_if("MAX", inbound)),
                 ("first_any_day", "MIN(day)".into()),
-                (
-                    "first_in_day",
-                    format!("MIN(CASE WHEN {inbound} THEN day END)"),
-                ),
+                ("first_in_day", day_if("MIN", inbound)),
                 (
                     "in_window",
                     count_if(&format!("{inbound} AND day > {}", window_start(c, d))),
@@ -285,10 +295,9 @@ fn source_cte(
 ) -> String {
     let mut cols = Vec::new();
     for (i, &d) in days.iter().enumerate() {
-        let filter = day_filter(d, last);
         for (name, aggregate) in (s.columns)(c, d) {
             if keeps(s.alias, name, i) {
-                cols.push(format!("{aggregate}{filter} AS {name}_{i}"));
+                cols.push(format!("{} AS {name}_{i}", at_day(&aggregate, d, last)));
             }
         }
     }
@@ -334,9 +343,17 @@ fn subscription_ctes(days: &[i32], last: i32, keeps: &dyn Fn(&str, &str, usize) 
             "last_value(status ORDER BY time){f} AS status_{i},
     last_value(kind ORDER BY time){f} AS kind_{i},
     MAX(day){f} AS last_change_day_{i}, MIN(day){f} AS first_change_day_{i},
-    {}{f} AS changes_365_{i},
-    MIN(CASE WHEN status IN {ACTIVE_STATUSES} AND amount_minor > 0 THEN day END){f} AS first_paid_day_{i}",
-            count_if(&format!("day > {}", d - 365))
+    {} AS changes_365_{i},
+    {} AS first_paid_day_{i}",
+            at_day(&count_if(&format!("day > {}", d - 365)), d, last),
+            at_day(
+                &day_if(
+                    "MIN",
+                    &format!("status IN {ACTIVE_STATUSES} AND amount_minor > 0")
+                ),
+                d,
+                last
+            ),
         ));
         for (name, aggregate) in SUBSCRIPTION_COLUMNS {
             if !keeps("sb", name, i) {
@@ -935,6 +952,24 @@ pub(crate) fn register_batches(
 mod tests {
     use super::*;
     use crate::ReportRequest;
+
+    #[test]
+    fn an_earlier_day_joins_an_aggregates_own_filter() {
+        let count = count_if("kind = 'complaint'");
+        assert_eq!(at_day(&count, 20, 20), count, "the last day adds nothing");
+        assert_eq!(
+            at_day(&count, 10, 20),
+            "COUNT(*) FILTER (WHERE day <= 10 AND (kind = 'complaint'))"
+        );
+        assert_eq!(
+            at_day("MAX(day)", 10, 20),
+            "MAX(day) FILTER (WHERE day <= 10)"
+        );
+        assert_eq!(
+            at_day(&day_if("MIN", "amount_minor > 0"), 10, 20),
+            "MIN(day) FILTER (WHERE day <= 10 AND (amount_minor > 0))"
+        );
+    }
 
     #[tokio::test]
     async fn the_previous_day_computes_only_what_its_stage_reads() {
