@@ -40,35 +40,42 @@ fn dense_keys_on<'a>(
             .collect()
     });
     // Each thread's new ids in its order, the threads in the columns' order:
-    // the global first-appearance order.
-    let mut global: KeyMap<'a, i64> = HashMap::default();
-    let mut ids: Vec<&'a str> = Vec::new();
-    let translations: Vec<Vec<i64>> = local
-        .iter()
-        .map(|l| {
-            l.ids
-                .iter()
-                .map(|&id| {
-                    *global.entry(id).or_insert_with(|| {
-                        ids.push(id);
-                        ids.len() as i64 - 1
-                    })
-                })
-                .collect()
-        })
-        .collect();
-    let keys = std::thread::scope(|scope| {
-        let workers: Vec<_> = local
+    // the global first-appearance order. The first thread's keys are
+    // already global, and its map serves as the global map.
+    let mut local = local.into_iter();
+    let Some(first) = local.next() else {
+        return (Vec::new(), Vec::new());
+    };
+    let mut global = first.map;
+    let mut ids = first.ids;
+    let mut keyed = vec![(first.keys, None)];
+    for l in local {
+        global.reserve(l.ids.len());
+        let to_global: Vec<u32> = l
+            .ids
             .iter()
-            .zip(&translations)
-            .map(|(l, to_global)| {
+            .map(|&id| {
+                *global.entry(id).or_insert_with(|| {
+                    ids.push(id);
+                    ids.len() as u32 - 1
+                })
+            })
+            .collect();
+        keyed.push((l.keys, Some(to_global)));
+    }
+    let keys = std::thread::scope(|scope| {
+        let workers: Vec<_> = keyed
+            .iter()
+            .map(|(keys, to_global)| {
                 scope.spawn(move || {
-                    l.keys
-                        .iter()
-                        .map(|keys| {
-                            Int64Array::from_iter_values(
-                                keys.iter().map(|&k| to_global[k as usize]),
-                            )
+                    keys.iter()
+                        .map(|keys| match to_global {
+                            None => {
+                                Int64Array::from_iter_values(keys.iter().map(|&k| i64::from(k)))
+                            }
+                            Some(to) => Int64Array::from_iter_values(
+                                keys.iter().map(|&k| i64::from(to[k as usize])),
+                            ),
                         })
                         .collect::<Vec<_>>()
                 })
@@ -107,11 +114,17 @@ struct LocalKeys<'a> {
     keys: Vec<Vec<u32>>,
     /// The run's ids by local key.
     ids: Vec<&'a str>,
+    /// Id → local key.
+    map: KeyMap<'a, u32>,
 }
 
 impl<'a> LocalKeys<'a> {
     fn of(run: &[&'a StringArray]) -> LocalKeys<'a> {
-        let mut map: KeyMap<'a, u32> = HashMap::default();
+        // Room for an id in every fourth row up front: growing a map of a
+        // million ids rehashes it again and again.
+        let rows: usize = run.iter().map(|c| c.len()).sum();
+        let mut map: KeyMap<'a, u32> =
+            HashMap::with_capacity_and_hasher(rows / 4, Default::default());
         let mut ids: Vec<&'a str> = Vec::new();
         let mut last: Option<(&'a str, u32)> = None;
         let keys = run
@@ -140,7 +153,7 @@ impl<'a> LocalKeys<'a> {
                     .collect()
             })
             .collect();
-        LocalKeys { keys, ids }
+        LocalKeys { keys, ids, map }
     }
 }
 

@@ -168,6 +168,16 @@ fn customer_table(
     ids: &[&str],
 ) -> Vec<RecordBatch> {
     let schema = keyed_schema(RecordKind::Customer);
+    // Usually each customer is described once, and so got the key of its
+    // row: the described batches are then the table as they are (with `ck`
+    // added), and the customers only events name follow as minimal rows.
+    if described
+        .iter()
+        .enumerate()
+        .all(|(i, &(k, _, _))| k == i as i64)
+    {
+        return customers_in_key_order(customers, ids, &schema);
+    }
     // Last description of a customer wins (a later export updates attributes).
     let mut source: Vec<Option<(usize, usize)>> = vec![None; ids.len()];
     for &(k, bi, row) in described {
@@ -193,6 +203,43 @@ fn customer_table(
         columns.push(arrow::compute::interleave(&refs, &indices).expect("same column types"));
     }
     vec![RecordBatch::try_new(schema, columns).expect("keyed customers schema")]
+}
+
+/// The keyed customers table when the described rows are keys `0..n` in
+/// order: each described batch keeps its columns (no copy), and a batch of
+/// minimal rows (`ck` and `customer_id` only) holds keys `n..ids.len()`.
+fn customers_in_key_order(
+    customers: &[RecordBatch],
+    ids: &[&str],
+    schema: &SchemaRef,
+) -> Vec<RecordBatch> {
+    let mut out = Vec::with_capacity(customers.len() + 1);
+    let mut next = 0i64;
+    for b in customers {
+        let rows = b.num_rows() as i64;
+        let ck: ArrayRef = Arc::new(Int64Array::from_iter_values(next..next + rows));
+        let columns = std::iter::once(ck)
+            .chain(b.columns().iter().cloned())
+            .collect();
+        out.push(RecordBatch::try_new(schema.clone(), columns).expect("keyed customers schema"));
+        next += rows;
+    }
+    let minimal = &ids[next as usize..];
+    if !minimal.is_empty() || out.is_empty() {
+        let columns = schema
+            .fields()
+            .iter()
+            .map(|f| -> ArrayRef {
+                match f.name().as_str() {
+                    KEY => Arc::new(Int64Array::from_iter_values(next..ids.len() as i64)),
+                    "customer_id" => Arc::new(StringArray::from_iter_values(minimal)),
+                    _ => arrow::array::new_null_array(f.data_type(), minimal.len()),
+                }
+            })
+            .collect();
+        out.push(RecordBatch::try_new(schema.clone(), columns).expect("keyed customers schema"));
+    }
+    out
 }
 
 fn string_column<'a>(b: &'a RecordBatch, name: &str) -> &'a StringArray {
@@ -262,12 +309,96 @@ mod tests {
             .downcast_ref::<Int64Array>()
             .unwrap();
         assert_eq!(ck.values(), &[1, 0, 1], "alice described first gets 0");
-        let cust = &ds.tables[&RecordKind::Customer][0];
-        assert_eq!(cust.num_rows(), 2);
-        let country = cust.column_by_name("country").unwrap();
-        let country = country.as_any().downcast_ref::<StringArray>().unwrap();
-        assert_eq!(country.value(0), "IT");
-        assert!(country.is_null(1), "bob is a minimal record");
+        assert_eq!(
+            customer_rows(&ds),
+            [
+                (0, "alice".to_string(), Some("IT".to_string())),
+                (1, "bob".to_string(), None)
+            ],
+            "bob is a minimal record"
+        );
         assert_eq!(ds.rows(RecordKind::Spend), 0);
+    }
+
+    /// The customers' rows of `ds` as (ck, customer_id, country), in order.
+    fn customer_rows(ds: &Dataset) -> Vec<(i64, String, Option<String>)> {
+        ds.tables[&RecordKind::Customer]
+            .iter()
+            .flat_map(|b| {
+                let ck = b.column(0).as_any().downcast_ref::<Int64Array>().unwrap();
+                let text = |name: &str| {
+                    let c = b.column_by_name(name).unwrap();
+                    c.as_any().downcast_ref::<StringArray>().unwrap().clone()
+                };
+                let (id, country) = (text("customer_id"), text("country"));
+                (0..b.num_rows())
+                    .map(|i| {
+                        let c = (!country.is_null(i)).then(|| country.value(i).to_string());
+                        (ck.value(i), id.value(i).to_string(), c)
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    }
+
+    fn customers(rows: &[(&str, &str)]) -> RecordBatch {
+        let mut c = KindBuilder::new(RecordKind::Customer);
+        for (id, country) in rows {
+            let mut row = vec![Value::Null; RecordKind::Customer.fields().len()];
+            row[0] = text(id);
+            row[4] = text(country);
+            c.push(&row);
+        }
+        c.finish()
+    }
+
+    #[test]
+    fn a_customer_described_twice_keeps_the_last_description() {
+        let mut input = BTreeMap::new();
+        let batch = customers(&[("alice", "IT"), ("bob", "FR"), ("alice", "DE")]);
+        input.insert(RecordKind::Customer, vec![batch]);
+        let got = customer_rows(&Dataset::from_canonical(&input));
+        let want = [(0, "alice", "DE"), (1, "bob", "FR")];
+        let want: Vec<_> = want
+            .iter()
+            .map(|(k, id, c)| (*k, id.to_string(), Some(c.to_string())))
+            .collect();
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn customers_described_once_keep_their_batches_then_minimal_rows() {
+        let mut input = BTreeMap::new();
+        let batches = vec![
+            customers(&[("a", "IT"), ("b", "FR")]),
+            customers(&[("c", "DE")]),
+        ];
+        input.insert(RecordKind::Customer, batches);
+        let mut r = KindBuilder::new(RecordKind::Referral);
+        let mut row = vec![Value::Null; RecordKind::Referral.fields().len()];
+        row[0] = text("r1");
+        row[1] = text("z");
+        row[2] = Value::Time(0);
+        row[3] = text("a");
+        r.push(&row);
+        input.insert(RecordKind::Referral, vec![r.finish()]);
+        let ds = Dataset::from_canonical(&input);
+        assert_eq!(
+            ds.tables[&RecordKind::Customer].len(),
+            3,
+            "two described, one minimal"
+        );
+        let got = customer_rows(&ds);
+        let want = [
+            (0, "a", Some("IT")),
+            (1, "b", Some("FR")),
+            (2, "c", Some("DE")),
+            (3, "z", None),
+        ];
+        let want: Vec<_> = want
+            .iter()
+            .map(|(k, id, c)| (*k, id.to_string(), c.map(str::to_string)))
+            .collect();
+        assert_eq!(got, want);
     }
 }
