@@ -386,28 +386,24 @@ fn subscription_ctes(days: &[i32], last: i32, keeps: &dyn Fn(&str, &str, usize) 
     let mut per_customer = Vec::new();
     let code = status_kind_code();
     for (i, &d) in days.iter().enumerate() {
-        let f = day_filter(d, last);
         let (status, kind) = status_and_kind(&latest_code(&format!("latest_{i}")));
         decoded.push(format!(
             "{status} AS status_{i}, {kind} AS kind_{i}, last_change_day_{i}, \
              first_change_day_{i}, changes_365_{i}, first_paid_day_{i}"
         ));
-        per_sub.push(format!(
-            "{}{f} AS latest_{i},
-    MAX(day){f} AS last_change_day_{i}, MIN(day){f} AS first_change_day_{i},
-    {} AS changes_365_{i},
-    {} AS first_paid_day_{i}",
-            latest_sql(&code),
-            at_day(&count_if(&format!("day > {}", d - 365)), d, last),
-            at_day(
-                &day_if(
-                    "MIN",
-                    &format!("status IN {ACTIVE_STATUSES} AND amount_minor > 0")
-                ),
-                d,
-                last
-            ),
-        ));
+        let paid = format!("status IN {ACTIVE_STATUSES} AND amount_minor > 0");
+        let aggregates = [
+            ("latest", latest_sql(&code)),
+            ("last_change_day", "MAX(day)".to_string()),
+            ("first_change_day", "MIN(day)".to_string()),
+            ("changes_365", count_if(&format!("day > {}", d - 365))),
+            ("first_paid_day", day_if("MIN", &paid)),
+        ];
+        per_sub.extend(
+            aggregates
+                .iter()
+                .map(|(name, a)| format!("{} AS {name}_{i}", at_day(a, d, last))),
+        );
         for (name, aggregate) in SUBSCRIPTION_COLUMNS {
             if !keeps("sb", name, i) {
                 continue;

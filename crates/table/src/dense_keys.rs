@@ -8,6 +8,7 @@
 //! merged in order, so a key is the position of the id's first appearance
 //! in the columns taken in order, whatever the number of threads.
 
+use crate::threads::{cores, map_on_threads};
 use arrow::array::{Array, Int64Array, StringArray};
 use std::collections::HashMap;
 
@@ -19,8 +20,7 @@ type KeyMap<'a, K> = HashMap<&'a str, K, foldhash::fast::RandomState>;
 /// in key order: the first id seen gets 0, the next new one 1, and so on.
 /// Nulls are keyed as the empty id.
 pub(crate) fn dense_keys<'a>(columns: &[&'a StringArray]) -> (Vec<Int64Array>, Vec<&'a str>) {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    dense_keys_on(columns, threads)
+    dense_keys_on(columns, cores())
 }
 
 /// [`dense_keys`] on at most `threads` threads.
@@ -29,16 +29,7 @@ fn dense_keys_on<'a>(
     threads: usize,
 ) -> (Vec<Int64Array>, Vec<&'a str>) {
     let runs = runs(columns, threads);
-    let local: Vec<LocalKeys<'a>> = std::thread::scope(|scope| {
-        let workers: Vec<_> = runs
-            .iter()
-            .map(|run| scope.spawn(move || LocalKeys::of(run)))
-            .collect();
-        workers
-            .into_iter()
-            .map(|w| w.join().expect("a keying thread panicked"))
-            .collect()
-    });
+    let local: Vec<LocalKeys<'a>> = map_on_threads(&runs, |run| LocalKeys::of(run));
     // Each thread's new ids in its order, the threads in the columns' order:
     // the global first-appearance order. The first thread's keys are
     // already global, and its map serves as the global map.
@@ -63,29 +54,17 @@ fn dense_keys_on<'a>(
             .collect();
         keyed.push((l.keys, Some(to_global)));
     }
-    let keys = std::thread::scope(|scope| {
-        let workers: Vec<_> = keyed
-            .iter()
-            .map(|(keys, to_global)| {
-                scope.spawn(move || {
-                    keys.iter()
-                        .map(|keys| match to_global {
-                            None => {
-                                Int64Array::from_iter_values(keys.iter().map(|&k| i64::from(k)))
-                            }
-                            Some(to) => Int64Array::from_iter_values(
-                                keys.iter().map(|&k| i64::from(to[k as usize])),
-                            ),
-                        })
-                        .collect::<Vec<_>>()
-                })
+    let keys = map_on_threads(&keyed, |(keys, to_global)| {
+        keys.iter()
+            .map(|keys| match to_global {
+                None => Int64Array::from_iter_values(keys.iter().map(|&k| i64::from(k))),
+                Some(to) => {
+                    Int64Array::from_iter_values(keys.iter().map(|&k| i64::from(to[k as usize])))
+                }
             })
-            .collect();
-        workers
-            .into_iter()
-            .flat_map(|w| w.join().expect("a keying thread panicked"))
-            .collect()
+            .collect::<Vec<_>>()
     });
+    let keys = keys.into_iter().flatten().collect();
     (keys, ids)
 }
 

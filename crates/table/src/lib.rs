@@ -13,6 +13,7 @@ mod keyed;
 mod parse;
 mod schema;
 mod split;
+mod threads;
 
 pub use builder::{KindBuilder, Value};
 pub use keyed::{keyed_schema, projection, Dataset, KEY};

@@ -11,6 +11,7 @@
 //! store is written in this order, so reading it costs no copy.
 
 use crate::keyed::{keyed_schema, Dataset, KEY};
+use crate::threads::{cores, map_on_threads};
 use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
 use arrow::compute::interleave;
 use arrow::datatypes::Int64Type;
@@ -199,31 +200,21 @@ pub fn split_by_key(
     let schema = first.schema();
     let order = KeyOrder::new(batches, assignment, partitions)?;
     let width = schema.fields().len();
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(width)
-        .max(1);
-    // Columns dealt round-robin to the threads.
+    // Columns dealt round-robin to one thread per core.
+    let threads = cores().min(width).max(1);
+    let dealt: Vec<Vec<usize>> = (0..threads)
+        .map(|t| (t..width).step_by(threads).collect())
+        .collect();
     let mut columns: Vec<Option<Vec<ArrayRef>>> = vec![None; width];
-    std::thread::scope(|scope| -> Result<(), ArrowError> {
-        let order = &order;
-        let workers: Vec<_> = (0..threads)
-            .map(|t| {
-                scope.spawn(move || {
-                    (t..width)
-                        .step_by(threads)
-                        .map(|c| Ok((c, order.column(batches, c)?)))
-                        .collect::<Result<Vec<_>, ArrowError>>()
-                })
-            })
-            .collect();
-        for w in workers {
-            for (c, arrays) in w.join().expect("a split worker panicked")? {
-                columns[c] = Some(arrays);
-            }
+    for part in map_on_threads(&dealt, |cs| {
+        cs.iter()
+            .map(|&c| Ok((c, order.column(batches, c)?)))
+            .collect::<Result<Vec<_>, ArrowError>>()
+    }) {
+        for (c, arrays) in part? {
+            columns[c] = Some(arrays);
         }
-        Ok(())
-    })?;
+    }
     let mut columns: Vec<std::vec::IntoIter<ArrayRef>> = columns
         .into_iter()
         .map(|c| c.unwrap_or_default().into_iter())
@@ -254,7 +245,7 @@ impl Dataset {
     }
 
     /// Whether the table of `kind` has a customer key column (and is split).
-    pub fn is_keyed(&self, kind: RecordKind) -> bool {
+    fn is_keyed(&self, kind: RecordKind) -> bool {
         self.tables
             .get(&kind)
             .and_then(|b| b.first())
