@@ -4,10 +4,10 @@
 //! `cl_day_set(day, from, days)` is an aggregate: the days of its group in
 //! `[from, from + days)` as a bit set (bit i = day `from + i`), a binary of
 //! little-endian 64-bit words. `cl_day_count(set, from, lo, hi)` counts the
-//! set's days in `[lo, hi)`; [`cover_days`] counts the days t in `[lo, hi)`
-//! with a set day in `(t − width, t]` (days on which the customer is in a
-//! trailing window of `width` days, e.g. WAU's 7), for
-//! `cl_period_activity` (`period_activity.rs`). A customer's set is a few dozen bytes where the rows it
+//! set's days in `[lo, hi)`; [`dilate`] marks the days t with a set day in
+//! `(t − width, t]` (days on which the customer is in a trailing window of
+//! `width` days, e.g. WAU's 7), for `cl_period_activity`
+//! (`period_activity.rs`). A customer's set is a few dozen bytes where the rows it
 //! replaces (one per active day, then sorted per customer for the trailing
 //! windows) cost a hash aggregation and a sort of millions of rows.
 //!
@@ -61,27 +61,6 @@ fn word(bytes: &[u8], k: usize) -> u64 {
         .map_or(0, |c| u64::from_le_bytes(c.try_into().expect("8 bytes")))
 }
 
-/// The set days (as offsets from `from`) of a serialised set from offset
-/// `start` on, in order; only the words from `start`'s are read.
-fn offsets_from(bytes: &[u8], start: i64) -> impl Iterator<Item = i64> + '_ {
-    let start = start.max(0);
-    let first = (start / 64) as usize;
-    let words = bytes.len() / 8;
-    (first..words).flat_map(move |k| {
-        let mut w = word(bytes, k);
-        if k == first {
-            w &= u64::MAX << (start % 64);
-        }
-        std::iter::from_fn(move || {
-            (w != 0).then(|| {
-                let bit = w.trailing_zeros() as i64;
-                w &= w - 1;
-                k as i64 * 64 + bit
-            })
-        })
-    })
-}
-
 /// Set bits at offsets in `[lo, hi)`, a word at a time.
 fn popcount_range(bytes: &[u8], lo: i64, hi: i64) -> i32 {
     let (lo, hi) = (lo.max(0), hi.min(bytes.len() as i64 * 8));
@@ -108,24 +87,62 @@ pub(crate) fn count_days(bytes: &[u8], from: i64, lo: i64, hi: i64) -> i32 {
     popcount_range(bytes, lo - from, hi - from)
 }
 
-/// Days t in `[lo, hi)` with a set day in `(t − width, t]`: the union of
-/// the spans `[d, d + width − 1]` of the set days d, cut to `[lo, hi)`.
-/// Only the days from `lo − width + 1` on can reach the range.
-pub(crate) fn cover_days(bytes: &[u8], from: i64, lo: i64, hi: i64, width: i64) -> i32 {
-    let mut covered_until = lo; // days before this are counted or out of range
-    let mut n = 0;
-    for d in offsets_from(bytes, lo - width + 1 - from).map(|i| from + i) {
-        if d >= hi {
-            break;
-        }
-        let start = d.max(covered_until);
-        let end = (d + width).min(hi); // exclusive
-        if end > start {
-            n += end - start;
-            covered_until = end;
-        }
+/// The words of a serialised set, into `out` (reused from set to set).
+pub(crate) fn read_words(bytes: &[u8], out: &mut Vec<u64>) {
+    out.clear();
+    out.extend(
+        bytes
+            .chunks_exact(8)
+            .map(|c| u64::from_le_bytes(c.try_into().expect("8 bytes"))),
+    );
+}
+
+/// Set bits of `words` at offsets in `[lo, hi)`.
+pub(crate) fn ones(words: &[u64], lo: i64, hi: i64) -> i32 {
+    let (lo, hi) = (lo.max(0), hi.min(words.len() as i64 * 64));
+    if lo >= hi {
+        return 0;
     }
-    n as i32
+    let (first, last) = ((lo / 64) as usize, ((hi - 1) / 64) as usize);
+    // Masks of the bits from `lo` in the first word and before `hi` in the last.
+    let head = u64::MAX << (lo % 64);
+    let tail = u64::MAX >> ((64 - hi % 64) % 64);
+    if first == last {
+        return (words[first] & head & tail).count_ones() as i32;
+    }
+    let middle: u32 = words[first + 1..last].iter().map(|w| w.count_ones()).sum();
+    ((words[first] & head).count_ones() + middle + (words[last] & tail).count_ones()) as i32
+}
+
+/// `out` = the days covered by a trailing window of `width` days: bit t is
+/// set when a bit of `words` in `(t − width, t]` is, i.e. the set ORed with
+/// itself shifted by 1 to `width − 1` days. Each step doubles the width
+/// covered, so a week takes three passes over the words, not seven; the
+/// days of a period covered are then one count of its bits
+/// ([`ones`]) instead of a walk over the set days per period.
+pub(crate) fn dilate(words: &[u64], width: i64, out: &mut Vec<u64>) {
+    out.clear();
+    out.extend_from_slice(words);
+    let mut covered = 1;
+    while covered < width {
+        let shift = covered.min(width - covered);
+        or_shifted(out, shift as usize);
+        covered += shift;
+    }
+}
+
+/// `d |= d << shift` (toward later days), across words; bits shifted past
+/// the last word are dropped.
+fn or_shifted(d: &mut [u64], shift: usize) {
+    let (q, r) = (shift / 64, shift % 64);
+    // From the top down, so that each word reads lower words not yet changed.
+    for i in (q..d.len()).rev() {
+        let mut v = d[i - q] << r;
+        if r > 0 && i > q {
+            v |= d[i - q - 1] >> (64 - r);
+        }
+        d[i] |= v;
+    }
 }
 
 /// An integer literal argument of the aggregate.
@@ -409,6 +426,27 @@ mod tests {
         to_bytes(&w)
     }
 
+    /// The set days (as offsets from `from`) of a serialised set from offset
+    /// `start` on, in order; only the words from `start`'s are read.
+    fn offsets_from(bytes: &[u8], start: i64) -> impl Iterator<Item = i64> + '_ {
+        let start = start.max(0);
+        let first = (start / 64) as usize;
+        let words = bytes.len() / 8;
+        (first..words).flat_map(move |k| {
+            let mut w = word(bytes, k);
+            if k == first {
+                w &= u64::MAX << (start % 64);
+            }
+            std::iter::from_fn(move || {
+                (w != 0).then(|| {
+                    let bit = w.trailing_zeros() as i64;
+                    w &= w - 1;
+                    k as i64 * 64 + bit
+                })
+            })
+        })
+    }
+
     /// Counting day by day, the definition.
     fn cover_brute(days: &[i32], lo: i64, hi: i64, width: i64) -> i32 {
         (lo..hi)
@@ -447,6 +485,14 @@ mod tests {
         );
     }
 
+    /// Days t in `[lo, hi)` with a set day in `(t − width, t]`, by words.
+    fn cover_days(bytes: &[u8], from: i64, lo: i64, hi: i64, width: i64) -> i32 {
+        let (mut words, mut covered) = (Vec::new(), Vec::new());
+        read_words(bytes, &mut words);
+        dilate(&words, width, &mut covered);
+        ones(&covered, lo - from, hi - from)
+    }
+
     #[test]
     fn cover_counts_each_day_of_the_union_of_windows_once() {
         let from = 1000;
@@ -457,6 +503,7 @@ mod tests {
             &[1000, 1007, 1014],
             &[1003, 1005, 1063, 1064, 1065, 1130],
             &[1060, 1190, 1199],
+            &[1062, 1063, 1127, 1128],
         ];
         for days in cases {
             let s = set(days, from, 200);
@@ -464,16 +511,34 @@ mod tests {
                 (1000, 1200),
                 (1005, 1010),
                 (1064, 1070),
+                (1128, 1135),
                 (1195, 1200),
                 (1100, 1100),
             ] {
-                for width in [1, 7, 30] {
+                for width in [1, 2, 7, 30, 64, 65, 130] {
                     assert_eq!(
                         cover_days(&s, from as i64, lo, hi, width),
                         cover_brute(days, lo, hi, width),
                         "{days:?} [{lo}, {hi}) width {width}"
                     );
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn ones_by_words_equal_counts_by_bytes() {
+        let days: Vec<i32> = (0..300).filter(|d| d % 5 == 0 || d % 13 == 1).collect();
+        let s = set(&days, 0, 300);
+        let mut words = Vec::new();
+        read_words(&s, &mut words);
+        for lo in [-3, 0, 1, 63, 64, 65, 200] {
+            for hi in [0, 5, 64, 65, 128, 299, 300, 400] {
+                assert_eq!(
+                    ones(&words, lo, hi),
+                    count_days(&s, 0, lo, hi),
+                    "[{lo}, {hi})"
+                );
             }
         }
     }

@@ -964,15 +964,19 @@ async fn register_result(
 ) -> Result<(), EngineError> {
     let batches =
         datafusion::physical_plan::collect_partitioned(plan.clone(), ctx.task_ctx()).await?;
-    if std::env::var_os("CLIENTELA_EXPLAIN").is_some() {
-        // The plan with each operator's rows and time, for finding the slow
-        // part of a report on real data.
-        let shown = datafusion::physical_plan::display::DisplayableExecutionPlan::with_metrics(
-            plan.as_ref(),
-        );
-        eprintln!("[plan of {table}]\n{}", shown.indent(true));
-    }
+    explain(plan.as_ref(), table);
     register_batches(ctx, plan.as_ref(), batches, table)
+}
+
+/// Shows the plan that has run, with each operator's rows and time, on
+/// stderr when `CLIENTELA_EXPLAIN` is set: for finding the slow part of a
+/// report on real data.
+pub(crate) fn explain(plan: &dyn datafusion::physical_plan::ExecutionPlan, label: &str) {
+    if std::env::var_os("CLIENTELA_EXPLAIN").is_some() {
+        let shown =
+            datafusion::physical_plan::display::DisplayableExecutionPlan::with_metrics(plan);
+        eprintln!("[plan of {label}]\n{}", shown.indent(true));
+    }
 }
 
 /// Registers `plan`'s collected output `batches` (one list per partition)

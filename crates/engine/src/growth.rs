@@ -8,7 +8,7 @@
 
 use crate::report::Clock;
 use crate::value::FitRequest;
-use crate::{metrics, Engine, EngineError, Params, Report, ReportRequest};
+use crate::{concurrent, metrics, Engine, EngineError, Params, Report, ReportRequest};
 
 impl Engine {
     /// The growth report: `mrr` (MRR, ARR, movements, retention, quick
@@ -37,19 +37,29 @@ impl Engine {
             }
             None => Params::resolve(req, self.last_day(), self.config())?,
         };
-        let mut sections = metrics::mrr::sections(self.context(), &p).await?;
-        clock.lap("mrr");
-        sections.extend(metrics::cohorts::sections(self.context(), &p).await?);
-        clock.lap("cohorts");
-        sections.extend(metrics::rfm::sections(self.context(), &p).await?);
-        clock.lap("rfm");
-        sections.extend(metrics::engagement::sections(self.context(), &p).await?);
-        clock.lap("engagement");
-        sections.extend(metrics::loyalty::sections(self.context(), &p).await?);
-        clock.lap("loyalty");
+        // The steps below read only the canonical tables (and the stage
+        // table of a split): they run at once while the value models are
+        // fitted and the acquisition steps, which share one table, run here.
+        let ctx = self.context();
+        let steps = vec![
+            concurrent::start(ctx, &p, "mrr", |ctx, p| async move {
+                metrics::mrr::sections(&ctx, &p).await
+            }),
+            concurrent::start(ctx, &p, "cohorts", |ctx, p| async move {
+                metrics::cohorts::sections(&ctx, &p).await
+            }),
+            concurrent::start(ctx, &p, "rfm", |ctx, p| async move {
+                metrics::rfm::sections(&ctx, &p).await
+            }),
+            concurrent::start(ctx, &p, "engagement", |ctx, p| async move {
+                metrics::engagement::sections(&ctx, &p).await
+            }),
+            concurrent::start(ctx, &p, "loyalty", |ctx, p| async move {
+                metrics::loyalty::sections(&ctx, &p).await
+            }),
+        ];
         // One per-customer table (source, first payment, capital, periods
         // paid) serves the three plans below.
-        let ctx = self.context();
         // Predicted CLV per source needs the parameters only.
         let request = FitRequest {
             standard_errors: false,
@@ -60,13 +70,16 @@ impl Engine {
         clock.lap("value models");
         metrics::acquisition::prepare(ctx, &p).await?;
         clock.lap("acquisition customers");
-        sections.extend(metrics::acquisition::sections(ctx, &p, &clv).await?);
+        let mut acquisition = metrics::acquisition::sections(ctx, &p, &clv).await?;
         clock.lap("acquisition");
-        sections.extend(metrics::referrals::sections(ctx, &p).await?);
+        acquisition.extend(metrics::referrals::sections(ctx, &p).await?);
         clock.lap("referrals");
-        sections.extend(metrics::retention_cost::sections(ctx, &p).await?);
+        acquisition.extend(metrics::retention_cost::sections(ctx, &p).await?);
         ctx.deregister_table(metrics::acquisition::CUSTOMERS)?;
         clock.lap("retention cost");
+        let mut sections = concurrent::sections_of(steps).await?;
+        sections.extend(acquisition);
+        clock.lap("steps run at once");
         Ok(self.finish(p.as_of(), sections))
     }
 }

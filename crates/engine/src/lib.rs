@@ -9,6 +9,7 @@
 #![deny(missing_docs)]
 
 mod bit_counts;
+mod concurrent;
 mod day_set;
 mod error;
 mod facts;

@@ -17,7 +17,7 @@
 //! columns of a million rows each). Every parameter is a literal argument,
 //! so the function runs unchanged on a Ballista executor.
 
-use crate::day_set::{count_days, cover_days};
+use crate::day_set::{dilate, ones, read_words};
 use crate::udaf::{int_literal, literal};
 use datafusion::arrow::array::{ArrayRef, AsArray, Int64Array};
 use datafusion::arrow::datatypes::{DataType, FieldRef};
@@ -74,18 +74,49 @@ impl Periods {
         }
     }
 
-    /// Adds one customer's set to `sums`.
-    fn add(&self, set: &[u8], sums: &mut [i64]) {
+    /// Adds one customer's set to `sums`; `scratch` holds the set's words
+    /// and their dilation between calls.
+    fn add(&self, set: &[u8], sums: &mut [i64], scratch: &mut Scratch) {
+        read_words(set, &mut scratch.days);
+        // Periods outside the customer's first active day to the end of the
+        // window after their last one add nothing: most customers are
+        // active in a few of the periods.
+        let Some((first, last)) = bounds(&scratch.days) else {
+            return;
+        };
+        // An active day just before a period covers its first days.
+        dilate(&scratch.days, self.width, &mut scratch.covered);
         for (i, (&lo, &hi)) in self.starts.iter().zip(&self.ends).enumerate() {
-            let days = count_days(set, self.from, lo, hi);
+            let (lo, hi) = (lo - self.from, hi - self.from);
+            if hi <= first || lo >= last + self.width {
+                continue;
+            }
+            let days = ones(&scratch.days, lo, hi);
             let w = &mut sums[i * WORDS_PER_PERIOD..(i + 1) * WORDS_PER_PERIOD];
             w[0] += i64::from(days);
-            // An active day just before the period covers its first days.
-            w[1] += i64::from(cover_days(set, self.from, lo, hi, self.width));
+            w[1] += i64::from(ones(&scratch.covered, lo, hi));
             w[2] += i64::from(days > 0);
             w[3] += i64::from(days >= self.repeat_min);
         }
     }
+}
+
+/// Offsets of the first and the last set bit of `words` (none if empty).
+fn bounds(words: &[u64]) -> Option<(i64, i64)> {
+    let first = words.iter().position(|&w| w != 0)?;
+    let last = words.iter().rposition(|&w| w != 0)?;
+    Some((
+        first as i64 * 64 + i64::from(words[first].trailing_zeros()),
+        last as i64 * 64 + 63 - i64::from(words[last].leading_zeros()),
+    ))
+}
+
+/// Buffers reused from customer to customer: a set's words and the days
+/// its trailing windows cover.
+#[derive(Debug, Default)]
+struct Scratch {
+    days: Vec<u64>,
+    covered: Vec<u64>,
 }
 
 /// Words as a binary of little-endian 64-bit words.
@@ -137,6 +168,7 @@ impl AggregateUDFImpl for PeriodActivity {
         Ok(Box::new(PeriodActivityAccumulator {
             sums: vec![0; periods.starts.len() * WORDS_PER_PERIOD],
             periods,
+            scratch: Scratch::default(),
         }))
     }
 }
@@ -146,12 +178,13 @@ impl AggregateUDFImpl for PeriodActivity {
 struct PeriodActivityAccumulator {
     periods: Periods,
     sums: Vec<i64>,
+    scratch: Scratch,
 }
 
 impl Accumulator for PeriodActivityAccumulator {
     fn update_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
         for set in values[0].as_binary::<i32>().iter().flatten() {
-            self.periods.add(set, &mut self.sums);
+            self.periods.add(set, &mut self.sums, &mut self.scratch);
         }
         Ok(())
     }
@@ -173,6 +206,7 @@ impl Accumulator for PeriodActivityAccumulator {
         std::mem::size_of_val(self)
             + self.sums.capacity() * 8
             + (self.periods.starts.capacity() + self.periods.ends.capacity()) * 8
+            + (self.scratch.days.capacity() + self.scratch.covered.capacity()) * 8
     }
 }
 
@@ -241,6 +275,14 @@ mod tests {
     }
 
     #[test]
+    fn bounds_are_the_first_and_last_set_days() {
+        assert_eq!(bounds(&[0, 0]), None);
+        assert_eq!(bounds(&[0b100, 0]), Some((2, 2)));
+        assert_eq!(bounds(&[0, 1 << 63]), Some((127, 127)));
+        assert_eq!(bounds(&[1, 0, 0b10]), Some((0, 129)));
+    }
+
+    #[test]
     fn sums_per_period_add_up_the_customers_by_hand() {
         // Two periods of 10 days from day 100; WAU window 3 days.
         let periods = Periods {
@@ -251,12 +293,13 @@ mod tests {
             repeat_min: 2,
         };
         let mut sums = vec![0; 8];
+        let mut scratch = Scratch::default();
         // Customer a: days 101 and 109 → period 0: 2 days, covers 101–103
         // and 109 (110 is outside) = 4 days, a repeat visitor; period 1: no
         // active day, but day 109's window covers 110 and 111.
-        periods.add(&set(&[1, 9]), &mut sums);
+        periods.add(&set(&[1, 9]), &mut sums, &mut scratch);
         // Customer b: day 115 → period 1: 1 day, covers 115–117 = 3.
-        periods.add(&set(&[15]), &mut sums);
+        periods.add(&set(&[15]), &mut sums, &mut scratch);
         assert_eq!(sums, vec![2, 4, 1, 1, 1, 2 + 3, 1, 0]);
         let bytes = to_bytes(&sums);
         assert_eq!((0..8).map(|k| word(&bytes, k)).collect::<Vec<_>>(), sums);

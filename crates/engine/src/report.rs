@@ -1,7 +1,7 @@
 //! A report: named tables of results, with money as exact decimals.
 
 use crate::facts::{materialize_stages, materialize_stages_at, StagesAt};
-use crate::{metrics, Engine, EngineError, Params, ReportRequest};
+use crate::{concurrent, metrics, Engine, EngineError, Params, ReportRequest};
 use datafusion::arrow::array::{ArrayRef, Decimal128Array, Int64Array};
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::arrow::record_batch::RecordBatch;
@@ -107,25 +107,35 @@ impl Engine {
         let mut clock = Clock::new();
         self.stages_now_and_before(p).await?;
         clock.lap("facts and stages now and at the end of the previous period");
+        // The sections read the canonical tables and the stage tables only:
+        // they run at once (see `concurrent.rs`).
         let ctx = self.context();
-        let mut sections = Vec::new();
-        sections.extend(metrics::paying::sections(ctx, p).await?);
-        clock.lap("paying");
-        sections.extend(metrics::active::sections(ctx, p).await?);
-        clock.lap("active");
-        sections.extend(metrics::stages::sections(ctx, p).await?);
-        clock.lap("stages, transitions, funnel");
-        // One pass over the events for both trends below.
-        metrics::activity_masks::compute(ctx, p).await?;
-        clock.lap("activity masks");
-        sections.extend(metrics::period_lifecycle::sections(ctx, p).await?);
-        clock.lap("period lifecycle");
-        sections.extend(metrics::churn::sections(ctx, p).await?);
-        clock.lap("churn");
-        ctx.deregister_table(metrics::activity_masks::TABLE)?;
-        sections.extend(metrics::nps::sections(ctx, p).await?);
-        sections.extend(metrics::capital::sections(ctx, p).await?);
-        clock.lap("nps, capital");
+        let steps = vec![
+            concurrent::start(ctx, p, "paying", |ctx, p| async move {
+                metrics::paying::sections(&ctx, &p).await
+            }),
+            concurrent::start(ctx, p, "active", |ctx, p| async move {
+                metrics::active::sections(&ctx, &p).await
+            }),
+            concurrent::start(ctx, p, "stages, transitions, funnel", |ctx, p| async move {
+                metrics::stages::sections(&ctx, &p).await
+            }),
+            concurrent::start(ctx, p, "period lifecycle, churn", |ctx, p| async move {
+                // One pass over the events for both trends.
+                metrics::activity_masks::compute(&ctx, &p).await?;
+                let mut sections = metrics::period_lifecycle::sections(&ctx, &p).await?;
+                sections.extend(metrics::churn::sections(&ctx, &p).await?);
+                ctx.deregister_table(metrics::activity_masks::TABLE)?;
+                Ok(sections)
+            }),
+            concurrent::start(ctx, p, "nps, capital", |ctx, p| async move {
+                let mut sections = metrics::nps::sections(&ctx, &p).await?;
+                sections.extend(metrics::capital::sections(&ctx, &p).await?);
+                Ok(sections)
+            }),
+        ];
+        let sections = concurrent::sections_of(steps).await?;
+        clock.lap("sections");
         Ok(self.finish(p.as_of(), sections))
     }
 
@@ -191,9 +201,19 @@ pub(crate) async fn query(
     ctx: &datafusion::prelude::SessionContext,
     sql: &str,
 ) -> Result<RecordBatch, EngineError> {
+    run(ctx, sql, "query").await
+}
+
+/// [`query`], its plan shown under `label` when `CLIENTELA_EXPLAIN` is set.
+async fn run(
+    ctx: &datafusion::prelude::SessionContext,
+    sql: &str,
+    label: &str,
+) -> Result<RecordBatch, EngineError> {
     let plan = ctx.sql(sql).await?.create_physical_plan().await?;
     let schema = plan.schema();
-    let batches = datafusion::physical_plan::collect(plan, ctx.task_ctx()).await?;
+    let batches = datafusion::physical_plan::collect(plan.clone(), ctx.task_ctx()).await?;
+    crate::facts::explain(plan.as_ref(), label);
     Ok(datafusion::arrow::compute::concat_batches(
         &schema, &batches,
     )?)
@@ -209,7 +229,7 @@ pub(crate) async fn section(
     Ok(Section {
         name: name.into(),
         title: title.into(),
-        batch: query(ctx, sql).await?,
+        batch: run(ctx, sql, name).await?,
     })
 }
 
@@ -218,6 +238,7 @@ pub(crate) async fn section(
 pub struct Clock {
     on: bool,
     last: std::time::Instant,
+    last_cpu: Option<f64>,
 }
 
 impl Default for Clock {
@@ -229,20 +250,42 @@ impl Default for Clock {
 impl Clock {
     /// A clock started now; silent unless `CLIENTELA_TIMINGS` is set.
     pub fn new() -> Clock {
+        let on = std::env::var_os("CLIENTELA_TIMINGS").is_some();
         Clock {
-            on: std::env::var_os("CLIENTELA_TIMINGS").is_some(),
+            on,
             last: std::time::Instant::now(),
+            last_cpu: on.then(process_cpu_seconds).flatten(),
         }
     }
 
     /// Prints the time since the last lap (or the start) under `what`.
     pub fn lap(&mut self, what: &str) {
         if self.on {
+            let cpu = process_cpu_seconds();
+            // CPU seconds beside wall seconds show how many cores a step kept busy.
+            let used = match (cpu, self.last_cpu) {
+                (Some(now), Some(before)) => format!(" (cpu {:.2} s)", now - before),
+                _ => String::new(),
+            };
             eprintln!(
-                "[timing] {what}: {:.3} s",
+                "[timing] {what}: {:.3} s{used}",
                 self.last.elapsed().as_secs_f64()
             );
+            self.last_cpu = cpu;
         }
         self.last = std::time::Instant::now();
     }
+}
+
+/// User and system CPU seconds of this process so far, from
+/// `/proc/self/stat` (Linux; `None` elsewhere). Only timings read it.
+fn process_cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // The fields after the command name (which may hold spaces) in parentheses.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split(' ').collect();
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 of `rest`.
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    // The kernel's USER_HZ is 100 on every Linux this runs on.
+    Some(ticks / 100.0)
 }

@@ -97,9 +97,9 @@ fn engagement_sql(p: &Params) -> String {
     format!(
         "WITH per AS {periods},
          g AS (SELECT per.p, per.last_day, s.segment FROM per CROSS JOIN {segments} s),
-         w AS (SELECT segment,
+         w AS (SELECT {w_segment} AS segment,
              cl_period_activity(days, {from}, '{starts}', '{ends}', {WAU_DAYS}, {REPEAT_MIN_DAYS}) AS s
-           FROM {DAYS} GROUP BY segment),
+           FROM {DAYS}{w_group}),
          -- `w` is read once, joined with the periods: a CTE named in
          -- several branches of a UNION is computed once per branch.
          k AS (SELECT * FROM (VALUES {words}) AS t(p, k)),
@@ -134,6 +134,10 @@ fn engagement_sql(p: &Params) -> String {
          FROM y ORDER BY period, segment",
         periods = p.periods_values(),
         segments = segments_sql(p),
+        // Unsplit, one aggregate over all the customers: grouping a million
+        // rows by the same string costs a hash of each.
+        w_segment = if p.by.is_some() { "segment" } else { "'all'" },
+        w_group = if p.by.is_some() { " GROUP BY segment" } else { "" },
         starts = starts.join(","),
         ends = ends.join(","),
         words = words.join(", "),
