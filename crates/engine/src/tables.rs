@@ -42,8 +42,9 @@ pub fn local_day(micros: i64, tz: Tz) -> i32 {
     (micros + offset_secs * 1_000_000).div_euclid(DAY) as i32
 }
 
-/// Adds `day` (Int32, local calendar day) after the `time` column.
-fn with_day(batch: &RecordBatch, tz: Tz, name: &str, last: &mut Option<i32>) -> RecordBatch {
+/// Adds `day` (Int32, local calendar day) after the `time` column; also
+/// gives the batch's last day.
+fn with_day(batch: &RecordBatch, tz: Tz, name: &str) -> (RecordBatch, Option<i32>) {
     let time = batch
         .column_by_name("time")
         .and_then(|c| c.as_any().downcast_ref::<TimestampMicrosecondArray>())
@@ -51,9 +52,7 @@ fn with_day(batch: &RecordBatch, tz: Tz, name: &str, last: &mut Option<i32>) -> 
     // One pass over the values (nulls keep their validity bits): collecting
     // an iterator of options cost a few tenths of a second on 20 M events.
     let day: Int32Array = time.unary(|t| local_day(t, tz));
-    if let Some(m) = datafusion::arrow::compute::max(&day) {
-        *last = Some(last.map_or(m, |l: i32| l.max(m)));
-    }
+    let last = datafusion::arrow::compute::max(&day);
     let mut fields: Vec<Field> = batch
         .schema()
         .fields()
@@ -63,7 +62,63 @@ fn with_day(batch: &RecordBatch, tz: Tz, name: &str, last: &mut Option<i32>) -> 
     let mut columns: Vec<ArrayRef> = batch.columns().to_vec();
     fields.push(Field::new(name, DataType::Int32, true));
     columns.push(Arc::new(day));
-    RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).expect("day column")
+    let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).expect("day column");
+    (batch, last)
+}
+
+/// The name of a kind's local day column.
+fn day_name(kind: RecordKind) -> &'static str {
+    if kind == RecordKind::Customer {
+        "signup_day"
+    } else {
+        "day"
+    }
+}
+
+/// A batch with its day column, its last day and its currencies.
+struct DayBatch {
+    batch: RecordBatch,
+    last: Option<i32>,
+    currencies: BTreeSet<String>,
+}
+
+/// Every batch of the data set with its day column, per kind, computed on
+/// all cores (25 M events take a fifth of a second on one).
+fn with_days(dataset: &Dataset, tz: Tz) -> Vec<(RecordKind, Vec<DayBatch>)> {
+    let jobs: Vec<(RecordKind, &RecordBatch)> = RecordKind::ALL
+        .into_iter()
+        .flat_map(|kind| {
+            let batches = dataset.tables.get(&kind).map_or(&[][..], |b| &b[..]);
+            batches.iter().map(move |b| (kind, b))
+        })
+        .collect();
+    let done = clientela_table::map_in_order(
+        &jobs,
+        |(_, b)| b.num_rows(),
+        |&(kind, b)| {
+            let (batch, last) = with_day(b, tz, day_name(kind));
+            let mut currencies = BTreeSet::new();
+            if let Some(c) = batch
+                .column_by_name("currency")
+                .and_then(|c| c.as_any().downcast_ref::<StringArray>())
+            {
+                collect_distinct(c, &mut currencies);
+            }
+            DayBatch {
+                batch,
+                last,
+                currencies,
+            }
+        },
+    );
+    let mut done = done.into_iter();
+    RecordKind::ALL
+        .into_iter()
+        .map(|kind| {
+            let n = dataset.tables.get(&kind).map_or(0, Vec::len);
+            (kind, done.by_ref().take(n).collect())
+        })
+        .collect()
 }
 
 /// Registers every table; checks currencies.
@@ -80,31 +135,15 @@ pub(crate) fn register(
     });
     let mut info = DataInfo::default();
     let mut currencies = BTreeSet::new();
-    for kind in RecordKind::ALL {
-        let batches = dataset.tables.get(&kind).cloned().unwrap_or_default();
-        let mut last = None;
-        let day_name = if kind == RecordKind::Customer {
-            "signup_day"
-        } else {
-            "day"
-        };
-        let batches: Vec<RecordBatch> = batches
-            .iter()
-            .map(|b| with_day(b, tz, day_name, &mut last))
-            .collect();
-        if kind != RecordKind::Customer {
-            info.last_day = match (info.last_day, last) {
-                (Some(a), Some(b)) => Some(a.max(b)),
-                (a, b) => a.or(b),
-            };
-        }
-        for b in &batches {
-            if let Some(c) = b
-                .column_by_name("currency")
-                .and_then(|c| c.as_any().downcast_ref::<StringArray>())
-            {
-                collect_distinct(c, &mut currencies);
+    for (kind, done) in with_days(&dataset, tz) {
+        let day_name = day_name(kind);
+        let mut batches = Vec::with_capacity(done.len());
+        for d in done {
+            if kind != RecordKind::Customer {
+                info.last_day = info.last_day.max(d.last);
             }
+            currencies.extend(d.currencies);
+            batches.push(d.batch);
         }
         let schema = match batches.first() {
             Some(b) => b.schema(),
@@ -112,7 +151,7 @@ pub(crate) fn register(
                 let empty = clientela_table::arrow::array::RecordBatch::new_empty(
                     clientela_table::keyed_schema(kind),
                 );
-                with_day(&empty, tz, day_name, &mut None).schema()
+                with_day(&empty, tz, day_name).0.schema()
             }
         };
         let table: Arc<dyn TableProvider> = match split.and_then(|s| s.partition(kind, &batches)) {

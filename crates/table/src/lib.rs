@@ -14,6 +14,7 @@ mod parse;
 mod schema;
 mod split;
 mod threads;
+pub use threads::map_in_order;
 
 pub use builder::{KindBuilder, Value};
 pub use keyed::{keyed_schema, projection, Dataset, KEY};

@@ -20,3 +20,52 @@ pub(crate) fn map_on_threads<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R 
 pub(crate) fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
+
+/// `f` of every item, in the items' order, on one thread per core: each
+/// thread takes a contiguous run of items of about the same total
+/// `weight` (rows, say), so that one large item does not leave the other
+/// threads idle behind it for long.
+pub fn map_in_order<T: Sync, R: Send>(
+    items: &[T],
+    weight: impl Fn(&T) -> usize,
+    f: impl Fn(&T) -> R + Sync,
+) -> Vec<R> {
+    let total: usize = items.iter().map(&weight).sum();
+    let threads = cores().min(items.len()).max(1);
+    let share = total.div_ceil(threads).max(1);
+    let mut runs: Vec<&[T]> = Vec::with_capacity(threads);
+    let (mut start, mut acc) = (0, 0);
+    for (i, item) in items.iter().enumerate() {
+        acc += weight(item);
+        if acc >= share && runs.len() + 1 < threads {
+            runs.push(&items[start..=i]);
+            (start, acc) = (i + 1, 0);
+        }
+    }
+    runs.push(&items[start..]);
+    map_on_threads(&runs, |run| run.iter().map(&f).collect::<Vec<R>>())
+        .into_iter()
+        .flatten()
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn results_follow_the_items_whatever_their_weights() {
+        for weights in [
+            vec![],
+            vec![5],
+            vec![1, 1, 1, 1, 1],
+            vec![100, 1, 1, 1],
+            vec![0, 0, 7],
+        ] {
+            let items: Vec<(usize, usize)> = weights.iter().copied().enumerate().collect();
+            let got = map_in_order(&items, |&(_, w)| w, |&(i, w)| i * 1000 + w);
+            let want: Vec<usize> = items.iter().map(|&(i, w)| i * 1000 + w).collect();
+            assert_eq!(got, want, "{weights:?}");
+        }
+    }
+}
