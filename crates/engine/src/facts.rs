@@ -156,7 +156,7 @@ const SOURCES: &[Source] = &[
                 (
                     "revenue_365_minor",
                     format!(
-                        "SUM(CASE WHEN day > {} THEN amount_minor ELSE 0 END)",
+                        "cl_or_zero(SUM(amount_minor) FILTER (WHERE (day > {})))",
                         d - 365
                     ),
                 ),

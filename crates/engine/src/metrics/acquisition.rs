@@ -91,7 +91,7 @@ fn customers_sql(p: &Params) -> String {
         "WITH sp AS (SELECT ck, day AS from_day, status, amount_minor,
              {to_day} AS to_day
            FROM subscriptions WHERE day <= {d}),
-         ev AS (SELECT ck, amount_minor, CASE WHEN amount_minor > 0 THEN day END AS paid_day,
+         ev AS (SELECT ck, amount_minor, day AS order_day,
              CAST(NULL AS INT) AS sub_day, CAST(NULL AS BIGINT) AS smask,
              CAST(NULL AS INT) AS lead_day
            FROM orders WHERE day <= {d}
@@ -105,8 +105,9 @@ fn customers_sql(p: &Params) -> String {
            SELECT ck, CAST(NULL AS BIGINT), CAST(NULL AS INT), CAST(NULL AS INT),
              CAST(NULL AS BIGINT), day
            FROM leads WHERE day <= {d}),
-         x AS (SELECT ck, SUM(amount_minor) AS net_minor, MIN(paid_day) AS first_order_day,
-             bit_or(CASE WHEN paid_day >= {first} THEN {order_bit} END) AS omask,
+         x AS (SELECT ck, SUM(amount_minor) AS net_minor,
+             MIN(order_day) FILTER (WHERE amount_minor > 0) AS first_order_day,
+             bit_or({order_bit}) FILTER (WHERE amount_minor > 0 AND order_day >= {first}) AS omask,
              MIN(sub_day) AS first_sub_day, bit_or(smask) AS smask, MIN(lead_day) AS first_lead_day
            FROM ev GROUP BY ck),
          y AS (SELECT x.ck, COALESCE(c.channel, '{NO_SOURCE}') AS source, {seg} AS segment,
@@ -118,7 +119,7 @@ fn customers_sql(p: &Params) -> String {
          SELECT ck, source, segment, first_pay_day, first_lead_day, net_minor,
            CAST(ROUND(net_minor * {margin}) AS BIGINT) AS capital_minor, pmask
          FROM y WHERE first_pay_day IS NOT NULL OR first_lead_day IS NOT NULL OR pmask <> 0",
-        order_bit = bit("paid_day"),
+        order_bit = bit("order_day"),
         hi_bit = bit(&span_to),
         lo_bit = bit(&span_from),
         seg = p.segment_sql(),

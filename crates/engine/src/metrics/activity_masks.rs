@@ -53,9 +53,8 @@ pub(crate) async fn compute(ctx: &SessionContext, p: &Params) -> Result<(), Engi
     let sql = format!(
         "WITH ev AS ({events}),
          em AS (SELECT ck,
-             bit_or(CASE WHEN day >= {lc_first}
-               THEN CAST(1 AS BIGINT) << CAST(cl_period_index(day, {lc_first}, '{g}') AS BIGINT)
-               ELSE CAST(0 AS BIGINT) END) AS pmask,
+             bit_or(CAST(1 AS BIGINT) << CAST(cl_period_index(day, {lc_first}, '{g}') AS BIGINT))
+               FILTER (WHERE day >= {lc_first}) AS pmask,
              bit_or(cl_bounds_mask(day, '{list}', {aw})) AS bmask
            FROM ev GROUP BY ck){spans}
          SELECT f.ck, {seg} AS segment, COALESCE(em.pmask, 0) AS pmask,

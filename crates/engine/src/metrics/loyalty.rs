@@ -46,8 +46,8 @@ fn balances_sql(p: &Params) -> String {
     format!(
         "SELECT ck, segment, earned, redeemed, balance, {tier} AS tier FROM
            (SELECT l.ck, {seg} AS segment,
-              SUM(CASE WHEN l.points > 0 THEN l.points ELSE 0 END) AS earned,
-              SUM(CASE WHEN l.points < 0 THEN -l.points ELSE 0 END) AS redeemed,
+              cl_or_zero(SUM(l.points) FILTER (WHERE l.points > 0)) AS earned,
+              cl_or_zero(-SUM(l.points) FILTER (WHERE l.points < 0)) AS redeemed,
               SUM(l.points) AS balance
             FROM loyalty l{seg_join} WHERE l.day <= {d} GROUP BY l.ck, {seg}) b",
         tier = tier_sql(p),
@@ -72,8 +72,8 @@ fn trend_sql(p: &Params) -> String {
         "WITH per AS {periods},
          g AS (SELECT per.p, s.segment FROM per CROSS JOIN {segments} s),
          a AS (SELECT {period} AS p, {seg} AS segment,
-             SUM(CASE WHEN l.points > 0 THEN l.points ELSE 0 END) AS earned,
-             SUM(CASE WHEN l.points < 0 THEN -l.points ELSE 0 END) AS redeemed,
+             cl_or_zero(SUM(l.points) FILTER (WHERE l.points > 0)) AS earned,
+             cl_or_zero(-SUM(l.points) FILTER (WHERE l.points < 0)) AS redeemed,
              COUNT(DISTINCT l.ck) AS members
            FROM loyalty l{seg_join} WHERE l.day >= {first} AND l.day <= {d}
            GROUP BY {period}, {seg}),

@@ -412,22 +412,22 @@ fn per_period_sql(p: &Params) -> String {
          -- is the customer's); a pair of columns groups several times slower.
          cg AS (SELECT key % {keys} + {first} AS period, {cg_segment} AS segment,
              SUM(expansion_minor) AS expansion_minor,
-             MAX(CASE WHEN first_step THEN mrr_start_minor END) AS period_start_minor
+             MAX(mrr_start_minor) FILTER (WHERE first_step) AS period_start_minor
            FROM (SELECT *, ck * {keys} + (period - {first}) AS key FROM s
              WHERE expansion_minor > 0 OR first_step) GROUP BY key),
          gm AS (SELECT period, segment,
-             SUM(CASE WHEN period_start_minor > 0 THEN expansion_minor ELSE 0 END) AS growth_mrr_minor
+             SUM(expansion_minor) FILTER (WHERE period_start_minor > 0) AS growth_mrr_minor
            FROM cg GROUP BY period, segment),
          a AS (SELECT period, segment,
-             SUM(CASE WHEN first_step THEN mrr_start_minor ELSE 0 END) AS mrr_start_minor,
+             SUM(mrr_start_minor) FILTER (WHERE first_step) AS mrr_start_minor,
              SUM(new_minor) AS new_minor, SUM(expansion_minor) AS expansion_minor,
              SUM(reactivation_minor) AS reactivation_minor, SUM(contraction_minor) AS contraction_minor,
              SUM(churn_minor) AS churn_minor,
-             SUM(CASE WHEN last_step THEN mrr_end_minor ELSE 0 END) AS mrr_end_minor,
-             SUM(CASE WHEN first_step AND mrr_start_minor > 0 THEN 1 ELSE 0 END) AS customers_start,
-             SUM(CASE WHEN last_step AND mrr_end_minor > 0 THEN 1 ELSE 0 END) AS customers,
-             SUM(CASE WHEN mrr_start_minor > 0 THEN 1 ELSE 0 END) AS step_base,
-             SUM(CASE WHEN mrr_start_minor > 0 AND mrr_end_minor = 0 THEN 1 ELSE 0 END) AS churned_customers
+             SUM(mrr_end_minor) FILTER (WHERE last_step) AS mrr_end_minor,
+             COUNT(*) FILTER (WHERE first_step AND mrr_start_minor > 0) AS customers_start,
+             COUNT(*) FILTER (WHERE last_step AND mrr_end_minor > 0) AS customers,
+             COUNT(*) FILTER (WHERE mrr_start_minor > 0) AS step_base,
+             COUNT(*) FILTER (WHERE mrr_start_minor > 0 AND mrr_end_minor = 0) AS churned_customers
            FROM s GROUP BY period, segment),
          per AS (SELECT column1 AS period, column2 AS days FROM (VALUES {periods})),
          seg AS ({segments}),

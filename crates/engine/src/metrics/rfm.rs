@@ -113,11 +113,11 @@ fn segment_sql() -> String {
 
 fn base_sql(p: &Params) -> String {
     format!(
-        "SELECT ck, {d} - MAX(CASE WHEN amount_minor > 0 THEN day END) AS recency_days,
-           SUM(CASE WHEN amount_minor > 0 THEN 1 ELSE 0 END) AS frequency,
+        "SELECT ck, {d} - MAX(day) FILTER (WHERE amount_minor > 0) AS recency_days,
+           COUNT(*) FILTER (WHERE amount_minor > 0) AS frequency,
            SUM(amount_minor) AS monetary_minor
          FROM orders WHERE day <= {d} GROUP BY ck
-         HAVING SUM(amount_minor) > 0 AND SUM(CASE WHEN amount_minor > 0 THEN 1 ELSE 0 END) > 0",
+         HAVING SUM(amount_minor) > 0 AND COUNT(*) FILTER (WHERE amount_minor > 0) > 0",
         d = p.d,
     )
 }
