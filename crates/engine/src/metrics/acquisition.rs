@@ -67,15 +67,15 @@ pub(crate) enum ClvModels {
     Unavailable(String),
 }
 
-/// SQL of [`CUSTOMERS`]. The rows of orders, paid subscription spans and
-/// leads are stacked and folded by one aggregation on `ck`, then joined to
-/// the customers once for their channel. The aggregation over the orders
-/// is the cost: the period bits add about a fifth to it. The spans come
-/// already folded per customer: the window that finds them leaves its rows
-/// in one partition, and a `GROUP BY ck` puts them back in the split of the
-/// keyed tables, so that every input of the union is split by `ck` and the
-/// fold runs on each partition alone (no repartition of 11 M rows).
-fn customers_sql(p: &Params) -> String {
+/// SQL of [`CUSTOMERS`]. Each customer's orders folded at D (`orders`: see
+/// `customer_orders.rs`), paid subscription spans and leads are stacked
+/// and folded by one aggregation on `ck`, then joined to the customers once
+/// for their channel. The spans come folded per customer too: the window
+/// that finds them leaves its rows in one partition, and a `GROUP BY ck`
+/// puts them back in the split of the keyed tables, so that every input of
+/// the union is split by `ck` and the fold runs on each partition alone
+/// (no repartition).
+fn customers_sql(p: &Params, orders: &str) -> String {
     let (first, d, g) = (p.first_start(), p.d, p.granularity.name());
     let bit = |day: &str| {
         format!("(CAST(1 AS BIGINT) << CAST(cl_period_index({day}, {first}, '{g}') AS BIGINT))")
@@ -91,23 +91,22 @@ fn customers_sql(p: &Params) -> String {
         "WITH sp AS (SELECT ck, day AS from_day, status, amount_minor,
              {to_day} AS to_day
            FROM subscriptions WHERE day <= {d}),
-         ev AS (SELECT ck, amount_minor, day AS order_day,
+         ev AS (SELECT ck, net_minor, first_paid_day AS order_day, paid_mask AS omask,
              CAST(NULL AS INT) AS sub_day, CAST(NULL AS BIGINT) AS smask,
              CAST(NULL AS INT) AS lead_day
-           FROM orders WHERE day <= {d}
+           FROM {orders} o
            UNION ALL
-           SELECT ck, CAST(NULL AS BIGINT), CAST(NULL AS INT), MIN(from_day),
+           SELECT ck, CAST(NULL AS BIGINT), CAST(NULL AS INT), CAST(NULL AS BIGINT), MIN(from_day),
              bit_or(CASE WHEN {span_to} >= {span_from}
                THEN ({hi_bit} << CAST(1 AS BIGINT)) - {lo_bit} END),
              CAST(NULL AS INT)
            FROM sp WHERE status IN ('active', 'past_due') AND amount_minor > 0 GROUP BY ck
            UNION ALL
-           SELECT ck, CAST(NULL AS BIGINT), CAST(NULL AS INT), CAST(NULL AS INT),
-             CAST(NULL AS BIGINT), day
+           SELECT ck, CAST(NULL AS BIGINT), CAST(NULL AS INT), CAST(NULL AS BIGINT),
+             CAST(NULL AS INT), CAST(NULL AS BIGINT), day
            FROM leads WHERE day <= {d}),
-         x AS (SELECT ck, SUM(amount_minor) AS net_minor,
-             MIN(order_day) FILTER (WHERE amount_minor > 0) AS first_order_day,
-             bit_or({order_bit}) FILTER (WHERE amount_minor > 0 AND order_day >= {first}) AS omask,
+         x AS (SELECT ck, SUM(net_minor) AS net_minor, MIN(order_day) AS first_order_day,
+             bit_or(omask) AS omask,
              MIN(sub_day) AS first_sub_day, bit_or(smask) AS smask, MIN(lead_day) AS first_lead_day
            FROM ev GROUP BY ck),
          y AS (SELECT x.ck, COALESCE(c.channel, '{NO_SOURCE}') AS source, {seg} AS segment,
@@ -119,7 +118,6 @@ fn customers_sql(p: &Params) -> String {
          SELECT ck, source, segment, first_pay_day, first_lead_day, net_minor,
            CAST(ROUND(net_minor * {margin}) AS BIGINT) AS capital_minor, pmask
          FROM y WHERE first_pay_day IS NOT NULL OR first_lead_day IS NOT NULL OR pmask <> 0",
-        order_bit = bit("order_day"),
         hi_bit = bit(&span_to),
         lo_bit = bit(&span_from),
         seg = p.segment_sql(),
@@ -132,7 +130,8 @@ fn customers_sql(p: &Params) -> String {
 /// Registers [`CUSTOMERS`] at `p.d`; the caller deregisters the table
 /// once every section that reads it ran.
 pub(crate) async fn prepare(ctx: &SessionContext, p: &Params) -> Result<(), EngineError> {
-    materialize(ctx, &customers_sql(p), CUSTOMERS).await
+    let orders = crate::metrics::customer_orders::source(ctx, p)?;
+    materialize(ctx, &customers_sql(p, &orders), CUSTOMERS).await
 }
 
 impl ClvModels {

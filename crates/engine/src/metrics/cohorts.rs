@@ -35,23 +35,18 @@ const MEMBERS: &str = "cohort_members";
 const PCT_DECIMALS: u32 = 1;
 
 /// SQL of the members table: each customer's cohort day, kept when it falls
-/// in the trend periods (and on or before D), and their paid periods.
-fn members_sql(p: &Params) -> String {
+/// in the trend periods (and on or before D), and their paid periods, from
+/// each customer's orders folded at D (`orders`: see `customer_orders.rs`).
+fn members_sql(p: &Params, orders: &str) -> String {
     let (first, d, g) = (p.first_start(), p.d, p.granularity.name());
-    // Bits of the trend periods only: a FILTER (a vectorised test) rather
-    // than a CASE per order row; no such order leaves the mask 0.
-    let paid_bit =
-        format!("CAST(1 AS BIGINT) << CAST(cl_period_index(day, {first}, '{g}') AS BIGINT)");
-    let paid_mask = format!("cl_or_zero(bit_or({paid_bit}) FILTER (WHERE day >= {first}))");
     let joined = match p.config.cohort_basis {
         CohortBasis::FirstPurchase => format!(
-            "SELECT ck, MIN(day) AS cohort_day, {paid_mask} AS mask FROM orders
-             WHERE amount_minor > 0 AND day <= {d} GROUP BY ck"
+            "SELECT ck, first_paid_day AS cohort_day, cl_or_zero(paid_mask) AS mask
+             FROM {orders} o WHERE first_paid_day IS NOT NULL"
         ),
         CohortBasis::Signup => format!(
-            "SELECT c.ck, c.signup_day AS cohort_day, COALESCE(o.mask, 0) AS mask FROM customers c
-             LEFT JOIN (SELECT ck, bit_or({paid_bit}) AS mask FROM orders
-               WHERE amount_minor > 0 AND day >= {first} AND day <= {d} GROUP BY ck) o ON o.ck = c.ck
+            "SELECT c.ck, c.signup_day AS cohort_day, cl_or_zero(o.paid_mask) AS mask
+             FROM customers c LEFT JOIN {orders} o ON o.ck = c.ck
              WHERE c.signup_day IS NOT NULL AND c.signup_day <= {d}"
         ),
     };
@@ -137,7 +132,8 @@ pub(crate) async fn sections(
     ctx: &SessionContext,
     p: &Params,
 ) -> Result<Vec<Section>, EngineError> {
-    materialize(ctx, &members_sql(p), MEMBERS).await?;
+    let orders = crate::metrics::customer_orders::source(ctx, p)?;
+    materialize(ctx, &members_sql(p, &orders), MEMBERS).await?;
     let basis = match p.config.cohort_basis {
         CohortBasis::FirstPurchase => "first purchase",
         CohortBasis::Signup => "sign-up",

@@ -8,6 +8,7 @@ pub(crate) mod activity_masks;
 pub(crate) mod capital;
 pub(crate) mod churn;
 pub(crate) mod cohorts;
+pub(crate) mod customer_orders;
 pub(crate) mod engagement;
 pub(crate) mod loyalty;
 pub(crate) mod mrr;

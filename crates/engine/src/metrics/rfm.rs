@@ -111,13 +111,13 @@ fn segment_sql() -> String {
     format!("CASE {} END", whens.join(" "))
 }
 
-fn base_sql(p: &Params) -> String {
+/// The base from each customer's orders folded at D (`orders`: see
+/// `customer_orders.rs`).
+fn base_sql(p: &Params, orders: &str) -> String {
     format!(
-        "SELECT ck, {d} - MAX(day) FILTER (WHERE amount_minor > 0) AS recency_days,
-           COUNT(*) FILTER (WHERE amount_minor > 0) AS frequency,
-           SUM(amount_minor) AS monetary_minor
-         FROM orders WHERE day <= {d} GROUP BY ck
-         HAVING SUM(amount_minor) > 0 AND COUNT(*) FILTER (WHERE amount_minor > 0) > 0",
+        "SELECT ck, {d} - last_paid_day AS recency_days, paid_orders AS frequency,
+           net_minor AS monetary_minor
+         FROM {orders} o WHERE net_minor > 0 AND paid_orders > 0",
         d = p.d,
     )
 }
@@ -142,7 +142,8 @@ pub(crate) async fn materialize_scores(
     ctx: &SessionContext,
     p: &Params,
 ) -> Result<(), EngineError> {
-    materialize(ctx, &base_sql(p), BASE).await?;
+    let orders = crate::metrics::customer_orders::source(ctx, p)?;
+    materialize(ctx, &base_sql(p, &orders), BASE).await?;
     let mut cuts = Vec::new();
     for col in ["recency_days", "frequency", "monetary_minor"] {
         cuts.push(cut_points(values(ctx, col).await?).unwrap_or_default());
