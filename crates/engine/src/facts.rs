@@ -924,7 +924,7 @@ pub(crate) async fn materialize_stages_at(
         }
         let stages = stage_sql(p, &facts_table, gaps, i);
         let sql = format!("SELECT {columns} FROM ({stages})");
-        materialize(ctx, &sql, table).await?;
+        materialize_merged(ctx, &sql, table).await?;
         ctx.deregister_table(&facts_table)?;
     }
     ctx.deregister_table(gaps)?;
@@ -943,14 +943,53 @@ pub(crate) async fn materialize(
 }
 
 /// Like [`materialize`], joining in the order the SQL writes (the left
-/// side of each join is its build side), whatever the size estimates say.
+/// side of each join is its build side), whatever the size estimates say;
+/// joins of keyed tables on `ck` merge instead of hashing
+/// ([`materialize_merged`]).
 pub(crate) async fn materialize_in_written_order(
     ctx: &SessionContext,
     sql: &str,
     table: &str,
 ) -> Result<(), EngineError> {
+    materialize_planned(ctx, sql, table, false).await
+}
+
+/// Like [`materialize`], with the joins of keyed tables on `ck` merging
+/// instead of hashing.
+///
+/// Every input of the facts' and stages' joins is split by customer and
+/// sorted by `ck` within each partition (the keyed tables, and the
+/// per-customer aggregates over them, which stream in that order), so a
+/// sort-merge join walks both sides once. A hash join builds a table over
+/// one side and gathers every column joined so far for each probe batch:
+/// the per-source chain took 1.2–1.5 s that way against 1.0–1.1 s merged,
+/// same rows. When the customers are not a keyed table
+/// (`CLIENTELA_KEYED=0`, or a copy split for another number of
+/// partitions), a merge would first sort every input: hash joins stay.
+pub(crate) async fn materialize_merged(
+    ctx: &SessionContext,
+    sql: &str,
+    table: &str,
+) -> Result<(), EngineError> {
+    materialize_planned(ctx, sql, table, true).await
+}
+
+/// [`materialize`] preferring merge joins over keyed tables, with the
+/// optimiser's join reordering when `reorder`.
+async fn materialize_planned(
+    ctx: &SessionContext,
+    sql: &str,
+    table: &str,
+    reorder: bool,
+) -> Result<(), EngineError> {
+    let keyed = ctx
+        .table_provider("customers")
+        .await
+        .is_ok_and(|t| t.is::<crate::keyed_table::KeyedTable>());
     let mut state = ctx.state();
-    state.config_mut().options_mut().optimizer.join_reordering = false;
+    let optimizer = &mut state.config_mut().options_mut().optimizer;
+    optimizer.join_reordering = reorder;
+    optimizer.prefer_hash_join = !keyed;
     let logical = state.create_logical_plan(sql).await?;
     let plan = state.create_physical_plan(&logical).await?;
     register_result(ctx, plan, table).await
