@@ -8,7 +8,7 @@
 //! merged in order, so a key is the position of the id's first appearance
 //! in the columns taken in order, whatever the number of threads.
 
-use crate::threads::{cores, map_on_threads};
+use crate::threads::{cores, map_on_threads, runs_by_weight};
 use arrow::array::{Array, Int64Array, StringArray};
 use std::collections::HashMap;
 
@@ -70,21 +70,7 @@ fn dense_keys_on<'a>(
 
 /// `columns` cut into at most `n` contiguous runs of about equal rows.
 fn runs<'c, 'a>(columns: &'c [&'a StringArray], n: usize) -> Vec<&'c [&'a StringArray]> {
-    let total: usize = columns.iter().map(|c| c.len()).sum();
-    let per_run = total.div_ceil(n.max(1)).max(1);
-    let mut out = Vec::new();
-    let (mut start, mut rows) = (0, 0);
-    for (i, c) in columns.iter().enumerate() {
-        rows += c.len();
-        if rows >= per_run {
-            out.push(&columns[start..=i]);
-            (start, rows) = (i + 1, 0);
-        }
-    }
-    if start < columns.len() || out.is_empty() {
-        out.push(&columns[start..]);
-    }
-    out
+    runs_by_weight(columns, n, |c| c.len())
 }
 
 /// One thread's keys: local to its run, in its own first-appearance order.

@@ -21,6 +21,26 @@ pub(crate) fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
+/// `items` cut into at most `n` contiguous runs of about the same total
+/// `weight` (one run when there are none).
+pub(crate) fn runs_by_weight<T>(items: &[T], n: usize, weight: impl Fn(&T) -> usize) -> Vec<&[T]> {
+    let total: usize = items.iter().map(&weight).sum();
+    let per_run = total.div_ceil(n.max(1)).max(1);
+    let mut out = Vec::new();
+    let (mut start, mut acc) = (0, 0);
+    for (i, item) in items.iter().enumerate() {
+        acc += weight(item);
+        if acc >= per_run {
+            out.push(&items[start..=i]);
+            (start, acc) = (i + 1, 0);
+        }
+    }
+    if start < items.len() || out.is_empty() {
+        out.push(&items[start..]);
+    }
+    out
+}
+
 /// `f` of every item, in the items' order, on one thread per core: each
 /// thread takes a contiguous run of items of about the same total
 /// `weight` (rows, say), so that one large item does not leave the other
@@ -30,19 +50,7 @@ pub fn map_in_order<T: Sync, R: Send>(
     weight: impl Fn(&T) -> usize,
     f: impl Fn(&T) -> R + Sync,
 ) -> Vec<R> {
-    let total: usize = items.iter().map(&weight).sum();
-    let threads = cores().min(items.len()).max(1);
-    let share = total.div_ceil(threads).max(1);
-    let mut runs: Vec<&[T]> = Vec::with_capacity(threads);
-    let (mut start, mut acc) = (0, 0);
-    for (i, item) in items.iter().enumerate() {
-        acc += weight(item);
-        if acc >= share && runs.len() + 1 < threads {
-            runs.push(&items[start..=i]);
-            (start, acc) = (i + 1, 0);
-        }
-    }
-    runs.push(&items[start..]);
+    let runs = runs_by_weight(items, cores(), weight);
     map_on_threads(&runs, |run| run.iter().map(&f).collect::<Vec<R>>())
         .into_iter()
         .flatten()

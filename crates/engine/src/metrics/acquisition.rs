@@ -77,9 +77,7 @@ pub(crate) enum ClvModels {
 /// (no repartition).
 fn customers_sql(p: &Params, orders: &str) -> String {
     let (first, d, g) = (p.first_start(), p.d, p.granularity.name());
-    let bit = |day: &str| {
-        format!("(CAST(1 AS BIGINT) << CAST(cl_period_index({day}, {first}, '{g}') AS BIGINT))")
-    };
+    let bit = |day: &str| crate::metrics::period_bit(day, first, g);
     // A subscription span [from_day, to_day) cut to [first, D] sets the
     // bits of every period from the one of its first day to the one of its
     // last: (1 << (hi + 1)) − (1 << lo).

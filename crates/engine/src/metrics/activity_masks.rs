@@ -53,8 +53,7 @@ pub(crate) async fn compute(ctx: &SessionContext, p: &Params) -> Result<(), Engi
     let sql = format!(
         "WITH ev AS ({events}),
          em AS (SELECT ck,
-             bit_or(CAST(1 AS BIGINT) << CAST(cl_period_index(day, {lc_first}, '{g}') AS BIGINT))
-               FILTER (WHERE day >= {lc_first}) AS pmask,
+             bit_or({bit}) FILTER (WHERE day >= {lc_first}) AS pmask,
              bit_or(cl_bounds_mask(day, '{list}', {aw})) AS bmask
            FROM ev GROUP BY ck){spans}
          SELECT f.ck, {seg} AS segment, COALESCE(em.pmask, 0) AS pmask,
@@ -63,6 +62,7 @@ pub(crate) async fn compute(ctx: &SessionContext, p: &Params) -> Result<(), Engi
          FROM customer_stage f LEFT JOIN em ON em.ck = f.ck{span_join}
          WHERE em.ck IS NOT NULL{sm_present}",
         events = p.interactions_sql(from),
+        bit = crate::metrics::period_bit("day", lc_first, g),
         sm = span_mask.0,
         sm_present = span_mask.1,
     );

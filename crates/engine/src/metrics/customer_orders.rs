@@ -35,9 +35,9 @@ fn sql(p: &Params) -> String {
            COUNT(*) FILTER (WHERE amount_minor > 0) AS paid_orders,
            MIN(day) FILTER (WHERE amount_minor > 0) AS first_paid_day,
            MAX(day) FILTER (WHERE amount_minor > 0) AS last_paid_day,
-           bit_or(CAST(1 AS BIGINT) << CAST(cl_period_index(day, {first}, '{g}') AS BIGINT))
-             FILTER (WHERE amount_minor > 0 AND day >= {first}) AS paid_mask
-         FROM orders WHERE day <= {d} GROUP BY ck"
+           bit_or({bit}) FILTER (WHERE amount_minor > 0 AND day >= {first}) AS paid_mask
+         FROM orders WHERE day <= {d} GROUP BY ck",
+        bit = crate::metrics::period_bit("day", first, g),
     )
 }
 

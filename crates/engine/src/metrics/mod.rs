@@ -45,6 +45,15 @@ pub(crate) fn is_same_subscription(func: &str) -> String {
     format!("{func}(ck) {w} = ck AND {func}(subscription_id) {w} = subscription_id")
 }
 
+/// SQL of bit `cl_period_index(day, first, granularity)` of a 64-bit
+/// period mask (in parentheses): the periods counted from the one of day
+/// `first`.
+pub(crate) fn period_bit(day: &str, first: i32, granularity: &str) -> String {
+    format!(
+        "(CAST(1 AS BIGINT) << CAST(cl_period_index({day}, {first}, '{granularity}') AS BIGINT))"
+    )
+}
+
 /// The order of [`same_subscription`]'s window: every change, by
 /// subscription and time.
 pub(crate) const SUBSCRIPTION_ORDER: &str = "ORDER BY ck, subscription_id, time";
