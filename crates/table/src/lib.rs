@@ -11,6 +11,7 @@ mod builder;
 mod dense_keys;
 mod keyed;
 mod parse;
+mod renumber;
 mod schema;
 mod split;
 mod threads;

@@ -234,7 +234,7 @@ pub fn split_by_key(
 
 impl Dataset {
     /// The largest customer key of any table (0 when there is none).
-    fn max_key(&self) -> i64 {
+    pub(crate) fn max_key(&self) -> i64 {
         self.tables
             .values()
             .flatten()
@@ -259,7 +259,23 @@ impl Dataset {
     /// they are. Copies every keyed column once; each table's input is let
     /// go once it is split.
     pub fn split_by(self, partitioner: &dyn KeyPartitioner) -> Result<Dataset, ArrowError> {
-        let (mut split, assignment) = KeySplit::plan(partitioner, self.max_key());
+        let max_key = self.max_key();
+        self.split_tables(partitioner, max_key, |batches, assignment, partitions| {
+            split_by_key(batches, assignment, partitions)
+        })
+    }
+
+    /// Splits every table with a customer key by `split` (given its input
+    /// batches, the assignment of keys `0..=max_key` and the number of
+    /// partitions: the batches partition by partition, and how many each
+    /// has); the other tables are kept as they are.
+    pub(crate) fn split_tables(
+        self,
+        partitioner: &dyn KeyPartitioner,
+        max_key: i64,
+        split: impl Fn(&[RecordBatch], &[u32], usize) -> SplitResult,
+    ) -> Result<Dataset, ArrowError> {
+        let (mut plan, assignment) = KeySplit::plan(partitioner, max_key);
         let keyed: Vec<RecordKind> = RecordKind::ALL
             .into_iter()
             .filter(|k| self.is_keyed(*k))
@@ -270,17 +286,20 @@ impl Dataset {
                 tables.insert(kind, batches);
                 continue;
             }
-            let (batches, counts) = split_by_key(&batches, &assignment, split.partitions)
+            let (batches, counts) = split(&batches, &assignment, plan.partitions)
                 .map_err(|e| ArrowError::InvalidArgumentError(format!("{}: {e}", kind.table())))?;
-            split.batches.insert(kind, counts);
+            plan.batches.insert(kind, counts);
             tables.insert(kind, batches);
         }
         Ok(Dataset {
             tables,
-            split: Some(split),
+            split: Some(plan),
         })
     }
 }
+
+/// Split batches, partition by partition, and how many each partition has.
+pub(crate) type SplitResult = Result<(Vec<RecordBatch>, Vec<usize>), ArrowError>;
 
 #[cfg(test)]
 mod tests {
