@@ -43,10 +43,9 @@ impl Dataset {
         partitioner: &dyn KeyPartitioner,
         block: usize,
     ) -> Result<Dataset, ArrowError> {
-        let max_key = self.max_key();
-        let (_, assignment) = crate::split::KeySplit::plan(partitioner, max_key);
-        let new_keys = keys_by_appearance(&assignment, partitioner.partitions(), block)?;
-        self.split_tables(partitioner, max_key, |batches, assignment, partitions| {
+        let (plan, assignment) = crate::split::KeySplit::plan(partitioner, self.max_key());
+        let new_keys = keys_by_appearance(&assignment, plan.partitions, block)?;
+        self.split_tables(plan, &assignment, |batches, assignment, partitions| {
             split_sliced(&renumber(batches, &new_keys)?, assignment, partitions)
         })
     }
@@ -244,8 +243,7 @@ fn push_pieces(b: &RecordBatch, rows: std::ops::Range<usize>, out: &mut Vec<Reco
 mod tests {
     use super::*;
     use crate::split::fingerprint;
-    use arrow::array::StringArray;
-    use arrow::datatypes::{DataType, Field, Schema};
+    use crate::split::tests::{batch, rows};
     use clientela_core::RecordKind;
 
     /// Keys 0, 2, 4… to partition 0, the odd ones to partition 1.
@@ -257,32 +255,6 @@ mod tests {
         fn assign(&self, max_key: i64) -> Vec<u32> {
             (0..=max_key).map(|k| (k % 2) as u32).collect()
         }
-    }
-
-    fn batch(keys: &[i64], tags: &[&str]) -> RecordBatch {
-        let schema = Arc::new(Schema::new(vec![
-            Field::new(KEY, DataType::Int64, false),
-            Field::new("tag", DataType::Utf8, false),
-        ]));
-        RecordBatch::try_new(
-            schema,
-            vec![
-                Arc::new(Int64Array::from(keys.to_vec())),
-                Arc::new(StringArray::from(tags.to_vec())),
-            ],
-        )
-        .unwrap()
-    }
-
-    fn rows(batches: &[RecordBatch]) -> Vec<(i64, String)> {
-        batches
-            .iter()
-            .flat_map(|b| {
-                let k = b.column(0).as_primitive::<Int64Type>();
-                let t = b.column(1).as_string::<i32>();
-                (0..b.num_rows()).map(move |i| (k.value(i), t.value(i).to_string()))
-            })
-            .collect()
     }
 
     fn dataset(kind: RecordKind, batches: Vec<RecordBatch>) -> Dataset {

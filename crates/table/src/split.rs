@@ -259,23 +259,22 @@ impl Dataset {
     /// they are. Copies every keyed column once; each table's input is let
     /// go once it is split.
     pub fn split_by(self, partitioner: &dyn KeyPartitioner) -> Result<Dataset, ArrowError> {
-        let max_key = self.max_key();
-        self.split_tables(partitioner, max_key, |batches, assignment, partitions| {
+        let (plan, assignment) = KeySplit::plan(partitioner, self.max_key());
+        self.split_tables(plan, &assignment, |batches, assignment, partitions| {
             split_by_key(batches, assignment, partitions)
         })
     }
 
     /// Splits every table with a customer key by `split` (given its input
-    /// batches, the assignment of keys `0..=max_key` and the number of
+    /// batches, `assignment`, the partition of every key, and the number of
     /// partitions: the batches partition by partition, and how many each
-    /// has); the other tables are kept as they are.
+    /// has) into `plan`; the other tables are kept as they are.
     pub(crate) fn split_tables(
         self,
-        partitioner: &dyn KeyPartitioner,
-        max_key: i64,
+        mut plan: KeySplit,
+        assignment: &[u32],
         split: impl Fn(&[RecordBatch], &[u32], usize) -> SplitResult,
     ) -> Result<Dataset, ArrowError> {
-        let (mut plan, assignment) = KeySplit::plan(partitioner, max_key);
         let keyed: Vec<RecordKind> = RecordKind::ALL
             .into_iter()
             .filter(|k| self.is_keyed(*k))
@@ -286,7 +285,7 @@ impl Dataset {
                 tables.insert(kind, batches);
                 continue;
             }
-            let (batches, counts) = split(&batches, &assignment, plan.partitions)
+            let (batches, counts) = split(&batches, assignment, plan.partitions)
                 .map_err(|e| ArrowError::InvalidArgumentError(format!("{}: {e}", kind.table())))?;
             plan.batches.insert(kind, counts);
             tables.insert(kind, batches);
@@ -302,13 +301,14 @@ impl Dataset {
 pub(crate) type SplitResult = Result<(Vec<RecordBatch>, Vec<usize>), ArrowError>;
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use arrow::array::{Int64Array, StringArray};
     use arrow::datatypes::{DataType, Field, Schema};
     use std::sync::Arc;
 
-    fn batch(keys: &[i64], tags: &[&str]) -> RecordBatch {
+    /// A keyed batch of (key, tag) rows.
+    pub(crate) fn batch(keys: &[i64], tags: &[&str]) -> RecordBatch {
         let schema = Arc::new(Schema::new(vec![
             Field::new(KEY, DataType::Int64, false),
             Field::new("tag", DataType::Utf8, false),
@@ -323,7 +323,8 @@ mod tests {
         .unwrap()
     }
 
-    fn rows(batches: &[RecordBatch]) -> Vec<(i64, String)> {
+    /// The (key, tag) rows of batches made by [`batch`].
+    pub(crate) fn rows(batches: &[RecordBatch]) -> Vec<(i64, String)> {
         batches
             .iter()
             .flat_map(|b| {
