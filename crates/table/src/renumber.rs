@@ -106,7 +106,7 @@ fn join_small(batches: &[RecordBatch], counts: &[usize], small: usize) -> SplitR
 fn flush_run(run: &mut Vec<RecordBatch>, out: &mut Vec<RecordBatch>) -> Result<(), ArrowError> {
     match run.len() {
         0 => {}
-        1 => out.extend(run.drain(..)),
+        1 => out.append(run),
         _ => {
             out.push(arrow::compute::concat_batches(
                 &run[0].schema(),
