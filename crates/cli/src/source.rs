@@ -217,6 +217,8 @@ fn dataset(db: &Path, q: &QueryArgs, config: &Config, columns: Columns) -> Resul
                 Columns::Analytic => analytic_fields(),
                 Columns::All => Default::default(),
             },
+            // Keying then looks up each run of a customer's events once.
+            customer_id_runs: true,
             ..read_options(&q.read, config)?
         };
         let mut clock = clientela_engine::Clock::new();

@@ -9,11 +9,11 @@
 
 use arrow::array::builder::NullBufferBuilder;
 use arrow::array::{
-    new_null_array, ArrayRef, BooleanArray, BooleanBufferBuilder, Int64Array, StringArray,
-    TimestampMicrosecondArray,
+    new_null_array, ArrayRef, BooleanArray, BooleanBufferBuilder, DictionaryArray, Int64Array,
+    StringArray, TimestampMicrosecondArray, UInt32Array,
 };
 use arrow::buffer::{Buffer, NullBuffer, OffsetBuffer, ScalarBuffer};
-use arrow::datatypes::{DataType, Field, SchemaRef};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef, UInt32Type};
 use arrow::record_batch::RecordBatch;
 use clientela_core::{FieldType, RecordKind};
 use clientela_table::{schema_for, Value, TIME_ZONE};
@@ -35,11 +35,27 @@ enum Col {
         values: BooleanBufferBuilder,
         nulls: NullBufferBuilder,
     },
+    /// Text as a dictionary of runs: a new value only when a row's text
+    /// differs from the last value (see [`crate::ReadOptions::customer_id_runs`]).
+    /// Keys never decrease. Only for a required field: never null.
+    Runs {
+        keys: Vec<u32>,
+        offsets: Vec<i32>,
+        values: Vec<u8>,
+    },
     /// A field the caller does not read.
     Skip,
 }
 
 impl Col {
+    fn runs() -> Col {
+        Col::Runs {
+            keys: Vec::new(),
+            offsets: vec![0],
+            values: Vec::new(),
+        }
+    }
+
     fn new(ty: FieldType) -> Col {
         match ty {
             FieldType::Id | FieldType::Text | FieldType::Currency | FieldType::Enum(_) => {
@@ -71,17 +87,40 @@ pub(crate) struct BatchBuilder {
 }
 
 impl BatchBuilder {
-    /// An empty builder for `kind`, storing the fields where `build` is true.
-    pub fn new(kind: RecordKind, build: &[bool]) -> BatchBuilder {
+    /// An empty builder for `kind`, storing the fields where `build` is
+    /// true, field `runs` (when stored) as a dictionary of runs.
+    pub fn new(kind: RecordKind, build: &[bool], runs: Option<usize>) -> BatchBuilder {
+        let runs = runs.filter(|&i| build[i]);
         let cols = kind
             .fields()
             .iter()
             .zip(build)
-            .map(|(f, &b)| if b { Col::new(f.ty) } else { Col::Skip })
+            .enumerate()
+            .map(|(i, (f, &b))| match b {
+                true if runs == Some(i) => Col::runs(),
+                true => Col::new(f.ty),
+                false => Col::Skip,
+            })
             .collect();
+        let canonical = schema_for(kind);
+        let schema = match runs {
+            None => canonical,
+            Some(r) => {
+                let fields: Vec<Field> = canonical
+                    .fields()
+                    .iter()
+                    .enumerate()
+                    .map(|(i, f)| match i == r {
+                        true => f.as_ref().clone().with_data_type(runs_type()),
+                        false => f.as_ref().clone(),
+                    })
+                    .collect();
+                Arc::new(Schema::new(fields))
+            }
+        };
         BatchBuilder {
             kind,
-            schema: schema_for(kind),
+            schema,
             cols,
             rows: 0,
         }
@@ -136,6 +175,22 @@ impl BatchBuilder {
                 offsets.push(offset(values.len()));
                 nulls.append_non_null();
             }
+            Col::Runs {
+                keys,
+                offsets,
+                values,
+            } => {
+                let start = values.len();
+                write(values);
+                let n = offsets.len() - 1;
+                let same = n > 0 && values[offsets[n - 1] as usize..start] == values[start..];
+                if same {
+                    values.truncate(start);
+                } else {
+                    offsets.push(offset(values.len()));
+                }
+                keys.push(offsets.len() as u32 - 2);
+            }
             Col::Skip => {}
             _ => panic!("text for a column of another type in {}", self.kind),
         }
@@ -184,6 +239,8 @@ impl BatchBuilder {
                 values.append(false);
                 nulls.append_null();
             }
+            // Blank required fields are refused before a row is built.
+            Col::Runs { .. } => unreachable!("a null in the runs of a required field"),
             Col::Skip => {}
         }
     }
@@ -214,6 +271,17 @@ impl BatchBuilder {
                 Col::Bool { values, nulls } => {
                     values.truncate(n);
                     nulls.truncate(n);
+                }
+                Col::Runs {
+                    keys,
+                    offsets,
+                    values,
+                } => {
+                    // The values the kept rows use: up to the last row's.
+                    let used = n.checked_sub(1).map_or(0, |r| keys[r] as usize + 1);
+                    keys.truncate(n);
+                    offsets.truncate(used + 1);
+                    values.truncate(offsets[used] as usize);
                 }
                 Col::Skip => {}
             }
@@ -270,6 +338,26 @@ impl BatchBuilder {
                     Col::Bool { values, nulls } => {
                         Arc::new(BooleanArray::new(values.finish(), nulls.finish()))
                     }
+                    Col::Runs {
+                        keys,
+                        offsets,
+                        values,
+                    } => {
+                        let keys = std::mem::replace(keys, Vec::with_capacity(keys.len()));
+                        let offsets = std::mem::replace(offsets, vec![0]);
+                        let values = std::mem::take(values);
+                        let values = StringArray::try_new(
+                            OffsetBuffer::new(ScalarBuffer::from(offsets)),
+                            Buffer::from_vec(values),
+                            None,
+                        )
+                        .expect("texts are valid UTF-8");
+                        let keys = UInt32Array::new(ScalarBuffer::from(keys), None);
+                        Arc::new(
+                            DictionaryArray::<UInt32Type>::try_new(keys, Arc::new(values))
+                                .expect("keys index the runs"),
+                        )
+                    }
                     Col::Skip => placeholder(f, n),
                 }
             })
@@ -277,6 +365,11 @@ impl BatchBuilder {
         self.rows = 0;
         RecordBatch::try_new(self.schema.clone(), arrays).expect("columns match the schema")
     }
+}
+
+/// The type of a column of runs.
+pub(crate) fn runs_type() -> DataType {
+    DataType::Dictionary(Box::new(DataType::UInt32), Box::new(DataType::Utf8))
 }
 
 fn offset(len: usize) -> i32 {
@@ -347,7 +440,7 @@ mod tests {
     #[test]
     fn rows_give_the_batch_of_kind_builder() {
         let mut want = KindBuilder::new(RecordKind::Order);
-        let mut got = BatchBuilder::new(RecordKind::Order, &[true; 10]);
+        let mut got = BatchBuilder::new(RecordKind::Order, &[true; 10], None);
         for r in rows() {
             want.push(&r);
             got.push_row(&r);
@@ -371,7 +464,7 @@ mod tests {
         let mut build = [false; 10];
         build[1] = true;
         build[3] = true;
-        let mut b = BatchBuilder::new(RecordKind::Order, &build);
+        let mut b = BatchBuilder::new(RecordKind::Order, &build, None);
         for r in rows() {
             b.push_row(&r);
         }
@@ -387,5 +480,60 @@ mod tests {
         assert_eq!(batch.column(6).null_count(), 2);
         let amounts = batch.column(3).as_any().downcast_ref::<Int64Array>();
         assert_eq!(amounts.map(|a| a.values().to_vec()), Some(vec![-120, 1]));
+    }
+
+    /// The customer ids of a batch built with runs, read back as text.
+    fn runs_of(batch: &RecordBatch) -> (Vec<u32>, Vec<&str>) {
+        let d = batch
+            .column(1)
+            .as_any()
+            .downcast_ref::<DictionaryArray<UInt32Type>>()
+            .expect("customer_id as runs");
+        let values = d.values().as_any().downcast_ref::<StringArray>().unwrap();
+        (
+            d.keys().values().to_vec(),
+            values.iter().flatten().collect(),
+        )
+    }
+
+    #[test]
+    fn runs_hold_a_value_per_run_and_roll_back_with_their_rows() {
+        let mut b = BatchBuilder::new(RecordKind::Order, &[true; 10], Some(1));
+        let row = |who: &str| {
+            let mut r = rows()[0].clone();
+            r[1] = Value::Text(who.into());
+            r
+        };
+        for who in ["a", "a", "b", "b", "a"] {
+            b.push_row(&row(who));
+        }
+        // A row with a new id, rolled back, leaves no value behind; nor does
+        // one that repeats the last id.
+        b.str(1, b"c");
+        b.rollback();
+        b.str(1, b"a");
+        b.rollback();
+        b.push_row(&row("d"));
+        let batch = b.finish();
+        assert_eq!(
+            batch.schema().field(1).data_type(),
+            &runs_type(),
+            "customer_id as runs"
+        );
+        let (keys, values) = runs_of(&batch);
+        assert_eq!(keys, [0, 0, 1, 1, 2, 3]);
+        assert_eq!(values, ["a", "b", "a", "d"]);
+        // The same ids as text, whatever the column's type.
+        let text = arrow::compute::cast(batch.column(1), &DataType::Utf8).unwrap();
+        let text = text.as_any().downcast_ref::<StringArray>().unwrap();
+        let got: Vec<&str> = text.iter().flatten().collect();
+        assert_eq!(got, ["a", "a", "b", "b", "a", "d"]);
+        // The next batch starts its own runs; a first row rolled back
+        // leaves none.
+        b.str(1, b"x");
+        b.rollback();
+        b.push_row(&row("y"));
+        let batch = b.finish();
+        assert_eq!(runs_of(&batch), (vec![0], vec!["y"]));
     }
 }

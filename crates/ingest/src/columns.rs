@@ -33,6 +33,8 @@ pub(crate) struct Plan {
     source: Vec<Option<usize>>,
     /// Whether the caller reads each field (else its column is a placeholder).
     reads: Vec<bool>,
+    /// The field built as a dictionary of runs, if any.
+    runs: Option<usize>,
 }
 
 impl Plan {
@@ -67,11 +69,15 @@ impl Plan {
                 reads
             }
         };
+        let runs = (opts.customer_id_runs && kind != RecordKind::Customer)
+            .then(|| fields.iter().position(|f| f.name == "customer_id"))
+            .flatten();
         Ok(Plan {
             kind,
             file: file.to_path_buf(),
             ctx: opts.context.clone(),
             event_id: fields.iter().position(|f| f.name == "event_id"),
+            runs,
             fields,
             mapped,
             constants,
@@ -158,6 +164,12 @@ impl Plan {
     /// Whether the caller reads each field ([`ReadOptions::fields`]).
     pub fn reads(&self) -> &[bool] {
         &self.reads
+    }
+
+    /// The field built as a dictionary of runs
+    /// ([`ReadOptions::customer_id_runs`]), if any.
+    pub fn runs(&self) -> Option<usize> {
+        self.runs
     }
 
     /// Whether rows without an `event_id` get a derived one: only when the

@@ -143,6 +143,13 @@ pub struct ReadOptions {
     /// every row goes through the row parser; the results are the same,
     /// which is what the tests check, only slower.
     pub fast: bool,
+    /// Whether the `customer_id` of events (not of customers) comes as a
+    /// dictionary of runs, `Dictionary(UInt32, Utf8)`: a new value only
+    /// where a row's id differs from the row before. Files that list a
+    /// customer's events together then hold each id once per run instead
+    /// of once per row, and a caller that keys customers looks up runs,
+    /// not rows. The ids are the same; only the column's type differs.
+    pub customer_id_runs: bool,
 }
 
 impl Default for ReadOptions {
@@ -160,6 +167,7 @@ impl Default for ReadOptions {
             batch_rows: 100_000,
             fields: BTreeMap::new(),
             fast: true,
+            customer_id_runs: false,
         }
     }
 }

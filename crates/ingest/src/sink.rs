@@ -46,7 +46,7 @@ impl Sink {
     /// An empty sink for the plan's kind.
     pub fn new(plan: &Plan, batch_rows: usize, on_error: OnError, unit: Unit) -> Sink {
         Sink {
-            builder: BatchBuilder::new(plan.kind, plan.reads()),
+            builder: BatchBuilder::new(plan.kind, plan.reads(), plan.runs()),
             rejects: Vec::new(),
             occurrences: Occurrences::default(),
             rows_read: 0,

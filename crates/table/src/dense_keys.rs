@@ -9,7 +9,8 @@
 //! in the columns taken in order, whatever the number of threads.
 
 use crate::threads::{cores, map_on_threads, runs_by_weight};
-use arrow::array::{Array, Int64Array, StringArray};
+use arrow::array::{Array, DictionaryArray, Int64Array, StringArray, UInt32Array};
+use arrow::datatypes::UInt32Type;
 use std::collections::HashMap;
 
 /// How many keys after the last one a new id is compared with before it is
@@ -20,19 +21,94 @@ const LOOKAHEAD: usize = 4;
 /// rest of the keying).
 type KeyMap<'a, K> = HashMap<&'a str, K, foldhash::fast::RandomState>;
 
-/// The keys of every row of `columns` (one array per column) and the ids
-/// in key order: the first id seen gets 0, the next new one 1, and so on.
-/// Nulls are keyed as the empty id.
-pub(crate) fn dense_keys<'a>(columns: &[&'a StringArray]) -> (Vec<Int64Array>, Vec<&'a str>) {
+/// A column of customer ids: a text per row, or a dictionary whose keys
+/// say which of its values each row has. A reader that starts a new value
+/// only where the id changes ([`IdColumn::Runs`] then) lets the keying
+/// look up each run once instead of each row.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum IdColumn<'a> {
+    /// A text per row.
+    Text(&'a StringArray),
+    /// A key per row into the values.
+    Dictionary(&'a UInt32Array, &'a StringArray),
+}
+
+impl<'a> IdColumn<'a> {
+    /// The ids of `array`: `Utf8`, or `Dictionary(UInt32, Utf8)`.
+    pub fn of(array: &'a dyn Array) -> Option<IdColumn<'a>> {
+        if let Some(text) = array.as_any().downcast_ref::<StringArray>() {
+            return Some(IdColumn::Text(text));
+        }
+        let d = array
+            .as_any()
+            .downcast_ref::<DictionaryArray<UInt32Type>>()?;
+        let values = d.values().as_any().downcast_ref::<StringArray>()?;
+        Some(IdColumn::Dictionary(d.keys(), values))
+    }
+
+    fn rows(&self) -> usize {
+        match self {
+            IdColumn::Text(a) => a.len(),
+            IdColumn::Dictionary(keys, _) => keys.len(),
+        }
+    }
+
+    /// The work of keying the column: a lookup per value of runs and a
+    /// cheap step per row, else a lookup per row.
+    fn weight(&self) -> usize {
+        match self.runs() {
+            Some((keys, values)) => values.len() + keys.len() / 8,
+            None => self.rows(),
+        }
+    }
+
+    /// The keys and values when the values are runs: the first row has
+    /// value 0 and each row the value of the row before or the next one,
+    /// up to the last value. Every value is then used, in order of first
+    /// use, so keying the values is keying the rows.
+    fn runs(&self) -> Option<(&'a [u32], &'a StringArray)> {
+        let IdColumn::Dictionary(keys, values) = *self else {
+            return None;
+        };
+        let k = keys.values();
+        let shaped = keys.null_count() == 0
+            && k.first().map_or(values.is_empty(), |&f| f == 0)
+            && k.windows(2).all(|w| w[1].wrapping_sub(w[0]) <= 1)
+            && k.last().is_none_or(|&l| l as usize + 1 == values.len());
+        shaped.then_some((k, values))
+    }
+
+    /// Row `row`'s id; a null is the empty id.
+    fn id(&self, row: usize) -> &'a str {
+        match *self {
+            IdColumn::Text(a) => text(a, row),
+            IdColumn::Dictionary(keys, values) if keys.is_valid(row) => {
+                text(values, keys.value(row) as usize)
+            }
+            IdColumn::Dictionary(..) => "",
+        }
+    }
+}
+
+/// Value `i`; a null is the empty id.
+fn text(a: &StringArray, i: usize) -> &str {
+    if a.is_null(i) {
+        ""
+    } else {
+        a.value(i)
+    }
+}
+
+/// The keys of every row of `columns` and the ids in key order: the first
+/// id seen gets 0, the next new one 1, and so on. Nulls are keyed as the
+/// empty id.
+pub(crate) fn dense_keys<'a>(columns: &[IdColumn<'a>]) -> (Vec<Int64Array>, Vec<&'a str>) {
     dense_keys_on(columns, cores())
 }
 
 /// [`dense_keys`] on at most `threads` threads.
-fn dense_keys_on<'a>(
-    columns: &[&'a StringArray],
-    threads: usize,
-) -> (Vec<Int64Array>, Vec<&'a str>) {
-    let runs = runs(columns, threads);
+fn dense_keys_on<'a>(columns: &[IdColumn<'a>], threads: usize) -> (Vec<Int64Array>, Vec<&'a str>) {
+    let runs = runs_by_weight(columns, threads, IdColumn::weight);
     let local: Vec<LocalKeys<'a>> = map_on_threads(&runs, |run| LocalKeys::of(run));
     // Each thread's new ids in its order, the threads in the columns' order:
     // the global first-appearance order. The first thread's keys are
@@ -72,11 +148,6 @@ fn dense_keys_on<'a>(
     (keys, ids)
 }
 
-/// `columns` cut into at most `n` contiguous runs of about equal rows.
-fn runs<'c, 'a>(columns: &'c [&'a StringArray], n: usize) -> Vec<&'c [&'a StringArray]> {
-    runs_by_weight(columns, n, |c| c.len())
-}
-
 /// One thread's keys: local to its run, in its own first-appearance order.
 struct LocalKeys<'a> {
     /// Per column, each row's local key.
@@ -88,51 +159,57 @@ struct LocalKeys<'a> {
 }
 
 impl<'a> LocalKeys<'a> {
-    fn of(run: &[&'a StringArray]) -> LocalKeys<'a> {
-        // Room for an id in every fourth row up front: growing a map of a
-        // million ids rehashes it again and again.
-        let rows: usize = run.iter().map(|c| c.len()).sum();
-        let mut map: KeyMap<'a, u32> =
-            HashMap::with_capacity_and_hasher(rows / 4, Default::default());
-        let mut ids: Vec<&'a str> = Vec::new();
-        let mut last: Option<(&'a str, u32)> = None;
-        let keys = run
-            .iter()
-            .map(|column| {
-                (0..column.len())
-                    .map(|row| {
-                        let id = if column.is_null(row) {
-                            ""
-                        } else {
-                            column.value(row)
-                        };
-                        // Exports often list a customer's rows together,
-                        // and customers in much the order they were first
-                        // seen: the next one is then among the next few
-                        // keys, found without hashing (a lookup in a map
-                        // of a million ids misses the cache).
-                        if let Some((previous, key)) = last {
-                            if previous == id {
-                                return key;
-                            }
-                            let mut ahead = ids.iter().skip(key as usize + 1).take(LOOKAHEAD);
-                            if let Some(step) = ahead.position(|&next| next == id) {
-                                let key = key + 1 + step as u32;
-                                last = Some((id, key));
-                                return key;
-                            }
-                        }
-                        let key = *map.entry(id).or_insert_with(|| {
-                            ids.push(id);
-                            ids.len() as u32 - 1
-                        });
-                        last = Some((id, key));
-                        key
-                    })
-                    .collect()
-            })
-            .collect();
-        LocalKeys { keys, ids, map }
+    fn of(run: &[IdColumn<'a>]) -> LocalKeys<'a> {
+        // Room for an id in every fourth lookup up front: growing a map of
+        // a million ids rehashes it again and again.
+        let lookups: usize = run.iter().map(IdColumn::weight).sum();
+        let mut local = LocalKeys {
+            keys: Vec::with_capacity(run.len()),
+            ids: Vec::new(),
+            map: HashMap::with_capacity_and_hasher(lookups / 4, Default::default()),
+        };
+        let mut last = None;
+        for column in run {
+            let keys = match column.runs() {
+                Some((rows, values)) => {
+                    let of_value: Vec<u32> = (0..values.len())
+                        .map(|v| local.key(text(values, v), &mut last))
+                        .collect();
+                    rows.iter().map(|&v| of_value[v as usize]).collect()
+                }
+                None => (0..column.rows())
+                    .map(|row| local.key(column.id(row), &mut last))
+                    .collect(),
+            };
+            local.keys.push(keys);
+        }
+        local
+    }
+
+    /// The local key of `id`; `last` is the id looked up before and its key.
+    fn key(&mut self, id: &'a str, last: &mut Option<(&'a str, u32)>) -> u32 {
+        // Exports often list a customer's rows together, and customers in
+        // much the order they were first seen: the next one is then among
+        // the next few keys, found without hashing (a lookup in a map of a
+        // million ids misses the cache).
+        if let Some((previous, key)) = *last {
+            if previous == id {
+                return key;
+            }
+            let mut ahead = self.ids.iter().skip(key as usize + 1).take(LOOKAHEAD);
+            if let Some(step) = ahead.position(|&next| next == id) {
+                let key = key + 1 + step as u32;
+                *last = Some((id, key));
+                return key;
+            }
+        }
+        let ids = &mut self.ids;
+        let key = *self.map.entry(id).or_insert_with(|| {
+            ids.push(id);
+            ids.len() as u32 - 1
+        });
+        *last = Some((id, key));
+        key
     }
 }
 
@@ -153,7 +230,7 @@ mod tests {
         let a = column(&[Some("x"), Some("y"), Some("x")]);
         let b = column(&[Some("z"), Some("y"), None]);
         let c = column(&[Some("z"), Some("w")]);
-        let (keys, ids) = dense_keys(&[&a, &b, &c]);
+        let (keys, ids) = dense_keys(&[&a, &b, &c].map(IdColumn::Text));
         assert_eq!(ids, ["x", "y", "z", "", "w"]);
         assert_eq!(values(&keys[0]), [0, 1, 0]);
         assert_eq!(values(&keys[1]), [2, 1, 3]);
@@ -168,7 +245,7 @@ mod tests {
                 StringArray::from_iter_values(ids)
             })
             .collect();
-        let refs: Vec<&StringArray> = columns.iter().collect();
+        let refs: Vec<IdColumn> = columns.iter().map(IdColumn::Text).collect();
         let mut seen: Vec<&str> = Vec::new();
         let mut want: Vec<Vec<i64>> = Vec::new();
         for column in &columns {
@@ -184,11 +261,58 @@ mod tests {
             want.push(keys);
         }
         for threads in 1..=8 {
-            assert!(runs(&refs, threads).len() <= threads);
+            assert!(runs_by_weight(&refs, threads, IdColumn::weight).len() <= threads);
             let (keys, ids) = dense_keys_on(&refs, threads);
             assert_eq!(ids, seen, "{threads} threads");
             assert_eq!(keys.iter().map(values).collect::<Vec<_>>(), want);
         }
+    }
+
+    /// `ids` as a dictionary with `values`: each row's position in them.
+    fn dictionary(ids: &[Option<&str>], values: &[&str]) -> DictionaryArray<UInt32Type> {
+        let keys: UInt32Array = ids
+            .iter()
+            .map(|id| id.map(|id| values.iter().position(|v| *v == id).unwrap() as u32))
+            .collect();
+        DictionaryArray::try_new(keys, std::sync::Arc::new(StringArray::from(values.to_vec())))
+            .unwrap()
+    }
+
+    #[test]
+    fn dictionaries_of_any_shape_give_the_keys_of_their_text() {
+        let ids = [Some("x"), Some("x"), Some("y"), Some("x"), Some("z"), Some("z")];
+        let text = column(&ids);
+        let runs = dictionary(&ids, &["x", "y", "x", "z"]);
+        assert!(IdColumn::Text(&text).runs().is_none());
+        // Keys follow the values, not the rows: not runs.
+        let runs = DictionaryArray::<UInt32Type>::try_new(
+            UInt32Array::from(vec![0, 0, 1, 2, 3, 3]),
+            runs.values().clone(),
+        )
+        .unwrap();
+        assert!(IdColumn::of(&runs).unwrap().runs().is_some());
+        let sorted = dictionary(&ids, &["z", "y", "x"]);
+        let unused = dictionary(&ids, &["x", "y", "z", "w"]);
+        let with_null = dictionary(&[Some("y"), None, Some("w")], &["y", "w"]);
+        for d in [&sorted, &unused, &with_null] {
+            assert!(IdColumn::of(d).unwrap().runs().is_none(), "{d:?}");
+        }
+        let before = column(&[Some("w"), Some("z")]);
+        let columns = [&before as &dyn Array, &runs, &sorted, &unused, &text, &with_null];
+        let columns: Vec<IdColumn> = columns.iter().map(|c| IdColumn::of(*c).unwrap()).collect();
+        let as_text: Vec<StringArray> = columns
+            .iter()
+            .map(|c| StringArray::from_iter_values((0..c.rows()).map(|r| c.id(r))))
+            .collect();
+        let as_text: Vec<IdColumn> = as_text.iter().map(IdColumn::Text).collect();
+        for threads in 1..=4 {
+            let (keys, ids) = dense_keys_on(&columns, threads);
+            let (want_keys, want_ids) = dense_keys_on(&as_text, threads);
+            assert_eq!(ids, want_ids);
+            assert_eq!(ids, ["w", "z", "x", "y", ""]);
+            assert_eq!(keys, want_keys, "{threads} threads");
+        }
+        assert_eq!(values(&dense_keys(&columns).0[1]), [2, 2, 3, 2, 1, 1]);
     }
 
     #[test]

@@ -8,7 +8,7 @@
 //! gains `ck` as its first column. The store produces keyed tables directly
 //! from its integer keys; files read without a store are keyed here.
 
-use crate::dense_keys::dense_keys;
+use crate::dense_keys::{dense_keys, IdColumn};
 use crate::schema::schema_for;
 use crate::split::KeySplit;
 use arrow::array::{Array, ArrayRef, Int64Array, RecordBatch, StringArray};
@@ -112,13 +112,10 @@ impl Dataset {
             .map(|k| (k, input.get(&k).map(Vec::as_slice).unwrap_or(&[])))
             .collect();
         // Described customers first, so their keys follow the register's order.
-        let mut id_columns: Vec<&StringArray> = customers
-            .iter()
-            .map(|b| string_column(b, "customer_id"))
-            .collect();
+        let mut id_columns: Vec<IdColumn> = customers.iter().map(id_column).collect();
         for (kind, batches) in &events {
             if kind.has_customer() {
-                id_columns.extend(batches.iter().map(|b| string_column(b, "customer_id")));
+                id_columns.extend(batches.iter().map(id_column));
             }
         }
         let (keys, ids) = dense_keys(&id_columns);
@@ -242,10 +239,11 @@ fn customers_in_key_order(
     out
 }
 
-fn string_column<'a>(b: &'a RecordBatch, name: &str) -> &'a StringArray {
-    b.column_by_name(name)
-        .and_then(|c| c.as_any().downcast_ref::<StringArray>())
-        .expect("canonical batches have a Utf8 customer_id")
+/// The customer ids of a canonical batch.
+fn id_column(b: &RecordBatch) -> IdColumn<'_> {
+    b.column_by_name("customer_id")
+        .and_then(|c| IdColumn::of(c.as_ref()))
+        .expect("canonical batches have a customer_id of text or a dictionary of texts")
 }
 
 /// Takes the columns of `schema` from a canonical batch, `ck` given.
