@@ -84,6 +84,9 @@ pub(crate) struct BatchBuilder {
     schema: SchemaRef,
     cols: Vec<Col>,
     rows: usize,
+    /// Per field, the last placeholder made for it: the next batch's is a
+    /// slice of it (no new memory) when it is not longer.
+    placeholders: Vec<Option<ArrayRef>>,
 }
 
 impl BatchBuilder {
@@ -91,7 +94,7 @@ impl BatchBuilder {
     /// true, field `runs` (when stored) as a dictionary of runs.
     pub fn new(kind: RecordKind, build: &[bool], runs: Option<usize>) -> BatchBuilder {
         let runs = runs.filter(|&i| build[i]);
-        let cols = kind
+        let cols: Vec<Col> = kind
             .fields()
             .iter()
             .zip(build)
@@ -120,6 +123,7 @@ impl BatchBuilder {
         };
         BatchBuilder {
             kind,
+            placeholders: vec![None; cols.len()],
             schema,
             cols,
             rows: 0,
@@ -296,7 +300,8 @@ impl BatchBuilder {
             .cols
             .iter_mut()
             .zip(self.schema.fields())
-            .map(|(c, f)| -> ArrayRef {
+            .zip(&mut self.placeholders)
+            .map(|((c, f), cached)| -> ArrayRef {
                 match c {
                     Col::Str {
                         offsets,
@@ -358,7 +363,10 @@ impl BatchBuilder {
                                 .expect("keys index the runs"),
                         )
                     }
-                    Col::Skip => placeholder(f, n),
+                    Col::Skip => match cached {
+                        Some(p) if p.len() >= n => p.slice(0, n),
+                        _ => cached.insert(placeholder(f, n)).clone(),
+                    },
                 }
             })
             .collect();
@@ -480,6 +488,18 @@ mod tests {
         assert_eq!(batch.column(6).null_count(), 2);
         let amounts = batch.column(3).as_any().downcast_ref::<Int64Array>();
         assert_eq!(amounts.map(|a| a.values().to_vec()), Some(vec![-120, 1]));
+        // Later batches get placeholders of their own length, shorter
+        // (cut from the last) or longer.
+        for n in [1, 3] {
+            for r in rows().iter().cycle().take(n) {
+                b.push_row(r);
+            }
+            let batch = b.finish();
+            assert_eq!(batch.num_rows(), n);
+            assert_eq!(batch.column(6).len(), n);
+            assert_eq!(batch.column(6).null_count(), n);
+            assert_eq!(batch.column(0).len(), n);
+        }
     }
 
     /// The customer ids of a batch built with runs, read back as text.
