@@ -50,7 +50,23 @@ use datafusion::prelude::SessionContext;
 pub fn analytic_columns(kind: clientela_core::RecordKind) -> Option<&'static [&'static str]> {
     use clientela_core::RecordKind as K;
     Some(match kind {
-        K::Customer | K::Spend => return None,
+        K::Spend => return None,
+        // Not the contact details (`email`, `name`) nor the free-form
+        // `attributes`: no metric, split or segment reads them.
+        K::Customer => &[
+            "ck",
+            "customer_id",
+            "time",
+            "country",
+            "city",
+            "birth_year",
+            "gender",
+            "tags",
+            "source",
+            "channel",
+            "referred_by",
+            "consent",
+        ],
         K::Lead | K::Usage => &["ck", "time"],
         K::Order => &["ck", "time", "amount_minor", "currency"],
         K::Subscription => &[
