@@ -41,10 +41,10 @@ pub fn read_all(path: &Path, o: &ReadOptions) -> Result<(RecordBatch, Vec<Reject
         batches.push(chunk.batch);
         rejects.extend(chunk.rejects);
     }
-    Ok((
-        concat_batches(&schema_for(kind), &batches).unwrap(),
-        rejects,
-    ))
+    let schema = batches
+        .first()
+        .map_or_else(|| schema_for(kind), |b| b.schema());
+    Ok((concat_batches(&schema, &batches).unwrap(), rejects))
 }
 
 /// The error reading `path` ends with, as text.
