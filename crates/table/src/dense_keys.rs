@@ -112,25 +112,21 @@ fn dense_keys_on<'a>(columns: &[IdColumn<'a>], threads: usize) -> (Vec<Int64Arra
     let local: Vec<LocalKeys<'a>> = map_on_threads(&runs, |run| LocalKeys::of(run));
     // Each thread's new ids in its order, the threads in the columns' order:
     // the global first-appearance order. The first thread's keys are
-    // already global, and its map serves as the global map.
+    // already global, and its ids and map serve as the global ones.
     let mut local = local.into_iter();
-    let Some(first) = local.next() else {
+    let Some(mut global) = local.next() else {
         return (Vec::new(), Vec::new());
     };
-    let mut global = first.map;
-    let mut ids = first.ids;
-    let mut keyed = vec![(first.keys, None)];
+    let mut keyed = vec![(std::mem::take(&mut global.keys), None)];
     for l in local {
-        global.reserve(l.ids.len());
+        global.map.reserve(l.ids.len());
+        // Keyed in order, with the look ahead: the threads' ids tend to
+        // follow the same order.
+        let mut last = None;
         let to_global: Vec<u32> = l
             .ids
             .iter()
-            .map(|&id| {
-                *global.entry(id).or_insert_with(|| {
-                    ids.push(id);
-                    ids.len() as u32 - 1
-                })
-            })
+            .map(|&id| global.key(id, &mut last))
             .collect();
         keyed.push((l.keys, Some(to_global)));
     }
@@ -145,7 +141,7 @@ fn dense_keys_on<'a>(columns: &[IdColumn<'a>], threads: usize) -> (Vec<Int64Arra
             .collect::<Vec<_>>()
     });
     let keys = keys.into_iter().flatten().collect();
-    (keys, ids)
+    (keys, global.ids)
 }
 
 /// One thread's keys: local to its run, in its own first-appearance order.
