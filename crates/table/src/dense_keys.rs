@@ -123,11 +123,7 @@ fn dense_keys_on<'a>(columns: &[IdColumn<'a>], threads: usize) -> (Vec<Int64Arra
         // Keyed in order, with the look ahead: the threads' ids tend to
         // follow the same order.
         let mut last = None;
-        let to_global: Vec<u32> = l
-            .ids
-            .iter()
-            .map(|&id| global.key(id, &mut last))
-            .collect();
+        let to_global: Vec<u32> = l.ids.iter().map(|&id| global.key(id, &mut last)).collect();
         keyed.push((l.keys, Some(to_global)));
     }
     let keys = map_on_threads(&keyed, |(keys, to_global)| {
@@ -270,13 +266,23 @@ mod tests {
             .iter()
             .map(|id| id.map(|id| values.iter().position(|v| *v == id).unwrap() as u32))
             .collect();
-        DictionaryArray::try_new(keys, std::sync::Arc::new(StringArray::from(values.to_vec())))
-            .unwrap()
+        DictionaryArray::try_new(
+            keys,
+            std::sync::Arc::new(StringArray::from(values.to_vec())),
+        )
+        .unwrap()
     }
 
     #[test]
     fn dictionaries_of_any_shape_give_the_keys_of_their_text() {
-        let ids = [Some("x"), Some("x"), Some("y"), Some("x"), Some("z"), Some("z")];
+        let ids = [
+            Some("x"),
+            Some("x"),
+            Some("y"),
+            Some("x"),
+            Some("z"),
+            Some("z"),
+        ];
         let text = column(&ids);
         let runs = dictionary(&ids, &["x", "y", "x", "z"]);
         assert!(IdColumn::Text(&text).runs().is_none());
@@ -294,7 +300,14 @@ mod tests {
             assert!(IdColumn::of(d).unwrap().runs().is_none(), "{d:?}");
         }
         let before = column(&[Some("w"), Some("z")]);
-        let columns = [&before as &dyn Array, &runs, &sorted, &unused, &text, &with_null];
+        let columns = [
+            &before as &dyn Array,
+            &runs,
+            &sorted,
+            &unused,
+            &text,
+            &with_null,
+        ];
         let columns: Vec<IdColumn> = columns.iter().map(|c| IdColumn::of(*c).unwrap()).collect();
         let as_text: Vec<StringArray> = columns
             .iter()
