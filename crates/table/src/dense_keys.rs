@@ -57,7 +57,7 @@ impl<'a> IdColumn<'a> {
     /// cheap step per row, else a lookup per row.
     fn weight(&self) -> usize {
         match self.runs() {
-            Some((keys, values)) => values.len() + keys.len() / 8,
+            Some((keys, values)) => values.len() + keys.len() / 4,
             None => self.rows(),
         }
     }
@@ -102,106 +102,135 @@ fn text(a: &StringArray, i: usize) -> &str {
 /// The keys of every row of `columns` and the ids in key order: the first
 /// id seen gets 0, the next new one 1, and so on. Nulls are keyed as the
 /// empty id.
-pub(crate) fn dense_keys<'a>(columns: &[IdColumn<'a>]) -> (Vec<Int64Array>, Vec<&'a str>) {
-    dense_keys_on(columns, cores())
+///
+/// The first `register` columns (a register of customers, where most ids
+/// are met first) are keyed before the others, on one thread; the others
+/// are then looked up in it on all cores, and only the ids it lacks are
+/// numbered per thread and merged. With no register, the columns are cut
+/// among the threads from the start.
+pub(crate) fn dense_keys<'a>(
+    columns: &[IdColumn<'a>],
+    register: usize,
+) -> (Vec<Int64Array>, Vec<&'a str>) {
+    dense_keys_on(columns, register, cores())
 }
 
+/// Marks a key of a thread's own ids (not in the register).
+const OWN: u32 = 1 << 31;
+
 /// [`dense_keys`] on at most `threads` threads.
-fn dense_keys_on<'a>(columns: &[IdColumn<'a>], threads: usize) -> (Vec<Int64Array>, Vec<&'a str>) {
-    let runs = runs_by_weight(columns, threads, IdColumn::weight);
-    let local: Vec<LocalKeys<'a>> = map_on_threads(&runs, |run| LocalKeys::of(run));
-    // Each thread's new ids in its order, the threads in the columns' order:
-    // the global first-appearance order. The first thread's keys are
-    // already global, and its ids and map serve as the global ones.
-    let mut local = local.into_iter();
-    let Some(mut global) = local.next() else {
-        return (Vec::new(), Vec::new());
-    };
-    let mut keyed = vec![(std::mem::take(&mut global.keys), None)];
-    for l in local {
-        global.map.reserve(l.ids.len());
-        // Keyed in order, with the look ahead: the threads' ids tend to
-        // follow the same order.
+fn dense_keys_on<'a>(
+    columns: &[IdColumn<'a>],
+    register: usize,
+    threads: usize,
+) -> (Vec<Int64Array>, Vec<&'a str>) {
+    let (register, rest) = columns.split_at(register.min(columns.len()));
+    let mut global = Ids::with_capacity(register.iter().map(IdColumn::weight).sum());
+    let mut last = None;
+    let register_keys = key_columns(register, |id| global.key(id, &mut last));
+    let runs = runs_by_weight(rest, threads, IdColumn::weight);
+    let global_ref = &global;
+    let local: Vec<(Vec<Vec<u32>>, Ids<'a>)> = map_on_threads(&runs, |run| {
+        let mut own = Ids::with_capacity(run.iter().map(IdColumn::weight).sum::<usize>() / 4);
+        let (mut last, mut last_own) = (None, None);
+        let keys = key_columns(run, |id| match global_ref.find(id, &mut last) {
+            Some(k) => k,
+            None => own.key(id, &mut last_own) | OWN,
+        });
+        (keys, own)
+    });
+    // Each thread's own ids in its order, the threads in the columns'
+    // order: the global first-appearance order.
+    let mut keyed = vec![(register_keys, Vec::new())];
+    for (keys, own) in local {
+        // With the look ahead: the threads' ids tend to follow one order.
         let mut last = None;
-        let to_global: Vec<u32> = l.ids.iter().map(|&id| global.key(id, &mut last)).collect();
-        keyed.push((l.keys, Some(to_global)));
+        let to_global: Vec<u32> = own.ids.iter().map(|&id| global.key(id, &mut last)).collect();
+        keyed.push((keys, to_global));
     }
+    assert!(global.ids.len() < OWN as usize, "fewer than 2^31 customers");
     let keys = map_on_threads(&keyed, |(keys, to_global)| {
+        let global = |k: u32| match k & OWN {
+            0 => i64::from(k),
+            _ => i64::from(to_global[(k & !OWN) as usize]),
+        };
         keys.iter()
-            .map(|keys| match to_global {
-                None => Int64Array::from_iter_values(keys.iter().map(|&k| i64::from(k))),
-                Some(to) => {
-                    Int64Array::from_iter_values(keys.iter().map(|&k| i64::from(to[k as usize])))
-                }
-            })
+            .map(|keys| Int64Array::from_iter_values(keys.iter().map(|&k| global(k))))
             .collect::<Vec<_>>()
     });
     let keys = keys.into_iter().flatten().collect();
     (keys, global.ids)
 }
 
-/// One thread's keys: local to its run, in its own first-appearance order.
-struct LocalKeys<'a> {
-    /// Per column, each row's local key.
-    keys: Vec<Vec<u32>>,
-    /// The run's ids by local key.
+/// Each row's key of every column, with `key` of each id (of each value,
+/// when the values are runs).
+fn key_columns<'a>(run: &[IdColumn<'a>], mut key: impl FnMut(&'a str) -> u32) -> Vec<Vec<u32>> {
+    run.iter()
+        .map(|column| match column.runs() {
+            Some((rows, values)) => {
+                let of_value: Vec<u32> = (0..values.len()).map(|v| key(text(values, v))).collect();
+                rows.iter().map(|&v| of_value[v as usize]).collect()
+            }
+            None => (0..column.rows()).map(|row| key(column.id(row))).collect(),
+        })
+        .collect()
+}
+
+/// Ids numbered in order of arrival.
+struct Ids<'a> {
+    /// The ids by key.
     ids: Vec<&'a str>,
-    /// Id → local key.
+    /// Id → key.
     map: KeyMap<'a, u32>,
 }
 
-impl<'a> LocalKeys<'a> {
-    fn of(run: &[IdColumn<'a>]) -> LocalKeys<'a> {
-        // Room for an id in every fourth lookup up front: growing a map of
-        // a million ids rehashes it again and again.
-        let lookups: usize = run.iter().map(IdColumn::weight).sum();
-        let mut local = LocalKeys {
-            keys: Vec::with_capacity(run.len()),
+impl<'a> Ids<'a> {
+    /// Room for `lookups / 4` ids up front: growing a map of a million ids
+    /// rehashes it again and again.
+    fn with_capacity(lookups: usize) -> Ids<'a> {
+        Ids {
             ids: Vec::new(),
             map: HashMap::with_capacity_and_hasher(lookups / 4, Default::default()),
-        };
-        let mut last = None;
-        for column in run {
-            let keys = match column.runs() {
-                Some((rows, values)) => {
-                    let of_value: Vec<u32> = (0..values.len())
-                        .map(|v| local.key(text(values, v), &mut last))
-                        .collect();
-                    rows.iter().map(|&v| of_value[v as usize]).collect()
-                }
-                None => (0..column.rows())
-                    .map(|row| local.key(column.id(row), &mut last))
-                    .collect(),
-            };
-            local.keys.push(keys);
         }
-        local
     }
 
-    /// The local key of `id`; `last` is the id looked up before and its key.
-    fn key(&mut self, id: &'a str, last: &mut Option<(&'a str, u32)>) -> u32 {
-        // Exports often list a customer's rows together, and customers in
-        // much the order they were first seen: the next one is then among
-        // the next few keys, found without hashing (a lookup in a map of a
-        // million ids misses the cache).
-        if let Some((previous, key)) = *last {
-            if previous == id {
-                return key;
-            }
-            let mut ahead = self.ids.iter().skip(key as usize + 1).take(LOOKAHEAD);
-            if let Some(step) = ahead.position(|&next| next == id) {
-                let key = key + 1 + step as u32;
-                *last = Some((id, key));
-                return key;
-            }
+    /// The key of `id` if it is `last` (the key found before) or among
+    /// the next few keys. Exports often list a customer's rows together,
+    /// and customers in much the order they were first seen: the key is
+    /// then found without hashing (a lookup in a map of a million ids
+    /// misses the cache).
+    fn ahead(&self, id: &str, last: Option<u32>) -> Option<u32> {
+        let k = last? as usize;
+        let ahead = self.ids.get(k..(k + 1 + LOOKAHEAD).min(self.ids.len()))?;
+        let step = ahead.iter().position(|&next| next == id)?;
+        Some((k + step) as u32)
+    }
+
+    /// The key of `id`, if it has one; `last` is the key found before.
+    fn find(&self, id: &str, last: &mut Option<u32>) -> Option<u32> {
+        let found = self
+            .ahead(id, *last)
+            .or_else(|| self.map.get(id).copied());
+        if found.is_some() {
+            *last = found;
         }
-        let ids = &mut self.ids;
-        let key = *self.map.entry(id).or_insert_with(|| {
-            ids.push(id);
-            ids.len() as u32 - 1
-        });
-        *last = Some((id, key));
-        key
+        found
+    }
+
+    /// The key of `id`, a new one if it is new; `last` as for `find`.
+    fn key(&mut self, id: &'a str, last: &mut Option<u32>) -> u32 {
+        let k = match self.ahead(id, *last) {
+            Some(k) => k,
+            None => {
+                let ids = &mut self.ids;
+                *self.map.entry(id).or_insert_with(|| {
+                    ids.push(id);
+                    ids.len() as u32 - 1
+                })
+            }
+        };
+        *last = Some(k);
+        k
     }
 }
 
@@ -222,7 +251,7 @@ mod tests {
         let a = column(&[Some("x"), Some("y"), Some("x")]);
         let b = column(&[Some("z"), Some("y"), None]);
         let c = column(&[Some("z"), Some("w")]);
-        let (keys, ids) = dense_keys(&[&a, &b, &c].map(IdColumn::Text));
+        let (keys, ids) = dense_keys(&[&a, &b, &c].map(IdColumn::Text), 1);
         assert_eq!(ids, ["x", "y", "z", "", "w"]);
         assert_eq!(values(&keys[0]), [0, 1, 0]);
         assert_eq!(values(&keys[1]), [2, 1, 3]);
@@ -254,9 +283,12 @@ mod tests {
         }
         for threads in 1..=8 {
             assert!(runs_by_weight(&refs, threads, IdColumn::weight).len() <= threads);
-            let (keys, ids) = dense_keys_on(&refs, threads);
-            assert_eq!(ids, seen, "{threads} threads");
-            assert_eq!(keys.iter().map(values).collect::<Vec<_>>(), want);
+            // Any number of columns keyed first, up to more than there are.
+            for register in 0..=refs.len() + 1 {
+                let (keys, ids) = dense_keys_on(&refs, register, threads);
+                assert_eq!(ids, seen, "{threads} threads, register {register}");
+                assert_eq!(keys.iter().map(values).collect::<Vec<_>>(), want);
+            }
         }
     }
 
@@ -315,18 +347,18 @@ mod tests {
             .collect();
         let as_text: Vec<IdColumn> = as_text.iter().map(IdColumn::Text).collect();
         for threads in 1..=4 {
-            let (keys, ids) = dense_keys_on(&columns, threads);
-            let (want_keys, want_ids) = dense_keys_on(&as_text, threads);
+            let (keys, ids) = dense_keys_on(&columns, threads - 1, threads);
+            let (want_keys, want_ids) = dense_keys_on(&as_text, 0, threads);
             assert_eq!(ids, want_ids);
             assert_eq!(ids, ["w", "z", "x", "y", ""]);
             assert_eq!(keys, want_keys, "{threads} threads");
         }
-        assert_eq!(values(&dense_keys(&columns).0[1]), [2, 2, 3, 2, 1, 1]);
+        assert_eq!(values(&dense_keys(&columns, 0).0[1]), [2, 2, 3, 2, 1, 1]);
     }
 
     #[test]
     fn no_columns_no_keys() {
-        let (keys, ids) = dense_keys(&[]);
+        let (keys, ids) = dense_keys(&[], 0);
         assert!(keys.is_empty() && ids.is_empty());
     }
 }

@@ -118,7 +118,7 @@ impl Dataset {
                 id_columns.extend(batches.iter().map(id_column));
             }
         }
-        let (keys, ids) = dense_keys(&id_columns);
+        let (keys, ids) = dense_keys(&id_columns, customers.len());
         let mut keys = keys.into_iter();
         let mut described: Vec<(i64, usize, usize)> = Vec::new();
         for (bi, b) in customers.iter().enumerate() {
