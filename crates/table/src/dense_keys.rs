@@ -145,7 +145,11 @@ fn dense_keys_on<'a>(
     for (keys, own) in local {
         // With the look ahead: the threads' ids tend to follow one order.
         let mut last = None;
-        let to_global: Vec<u32> = own.ids.iter().map(|&id| global.key(id, &mut last)).collect();
+        let to_global: Vec<u32> = own
+            .ids
+            .iter()
+            .map(|&id| global.key(id, &mut last))
+            .collect();
         keyed.push((keys, to_global));
     }
     assert!(global.ids.len() < OWN as usize, "fewer than 2^31 customers");
@@ -208,9 +212,7 @@ impl<'a> Ids<'a> {
 
     /// The key of `id`, if it has one; `last` is the key found before.
     fn find(&self, id: &str, last: &mut Option<u32>) -> Option<u32> {
-        let found = self
-            .ahead(id, *last)
-            .or_else(|| self.map.get(id).copied());
+        let found = self.ahead(id, *last).or_else(|| self.map.get(id).copied());
         if found.is_some() {
             *last = found;
         }
