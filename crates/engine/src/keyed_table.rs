@@ -469,7 +469,7 @@ mod tests {
         assert_eq!(whole.len(), 1000);
         // Every partition gets some of a thousand keys.
         for p in 0..3 {
-            assert!(whole.iter().any(|&q| q == p), "partition {p}");
+            assert!(whole.contains(&p), "partition {p}");
         }
         for chunk in [1, 7, 64, 999, 5000] {
             assert_eq!(
