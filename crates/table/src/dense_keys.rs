@@ -2,11 +2,13 @@
 //!
 //! Keying the events of files read without a store looks up every row's
 //! customer id in a map of a million ids: single-threaded, that cost more
-//! than reading the files. Each thread keys a contiguous run of the
-//! columns with a map of its own (ids borrowed from the arrays, and a run
-//! of rows of one customer looked up once); the threads' ids are then
-//! merged in order, so a key is the position of the id's first appearance
-//! in the columns taken in order, whatever the number of threads.
+//! than reading the files. The register of customers is keyed first; the
+//! other columns are then looked up in its map on all cores, each thread
+//! numbering the ids the register lacks in a map of its own (ids borrowed
+//! from the arrays, a run of one customer's rows looked up once). The
+//! threads' ids are merged in order, so a key is the position of the id's
+//! first appearance in the columns taken in order, whatever the number of
+//! threads.
 
 use crate::threads::{cores, map_on_threads, runs_by_weight};
 use arrow::array::{Array, DictionaryArray, Int64Array, StringArray, UInt32Array};
@@ -23,18 +25,24 @@ type KeyMap<'a, K> = HashMap<&'a str, K, foldhash::fast::RandomState>;
 
 /// A column of customer ids: a text per row, or a dictionary whose keys
 /// say which of its values each row has. A reader that starts a new value
-/// only where the id changes ([`IdColumn::Runs`] then) lets the keying
-/// look up each run once instead of each row.
+/// only where the id changes gives [`IdColumn::Runs`], which the keying
+/// looks up run by run instead of row by row.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum IdColumn<'a> {
     /// A text per row.
     Text(&'a StringArray),
-    /// A key per row into the values.
+    /// A key per row into values that are runs: the first row has value 0
+    /// and each row the value of the row before or the next one, up to the
+    /// last value. Every value is then used, in order of first use, so
+    /// keying the values is keying the rows.
+    Runs(&'a [u32], &'a StringArray),
+    /// A key per row (or a null) into values of any other shape.
     Dictionary(&'a UInt32Array, &'a StringArray),
 }
 
 impl<'a> IdColumn<'a> {
-    /// The ids of `array`: `Utf8`, or `Dictionary(UInt32, Utf8)`.
+    /// The ids of `array`: `Utf8`, or `Dictionary(UInt32, Utf8)`, whose
+    /// shape is checked here, once.
     pub fn of(array: &'a dyn Array) -> Option<IdColumn<'a>> {
         if let Some(text) = array.as_any().downcast_ref::<StringArray>() {
             return Some(IdColumn::Text(text));
@@ -43,12 +51,22 @@ impl<'a> IdColumn<'a> {
             .as_any()
             .downcast_ref::<DictionaryArray<UInt32Type>>()?;
         let values = d.values().as_any().downcast_ref::<StringArray>()?;
-        Some(IdColumn::Dictionary(d.keys(), values))
+        let keys = d.keys();
+        let k = keys.values();
+        let runs = keys.null_count() == 0
+            && k.first().map_or(values.is_empty(), |&f| f == 0)
+            && k.windows(2).all(|w| w[1].wrapping_sub(w[0]) <= 1)
+            && k.last().is_none_or(|&l| l as usize + 1 == values.len());
+        Some(match runs {
+            true => IdColumn::Runs(k, values),
+            false => IdColumn::Dictionary(keys, values),
+        })
     }
 
     fn rows(&self) -> usize {
         match self {
             IdColumn::Text(a) => a.len(),
+            IdColumn::Runs(keys, _) => keys.len(),
             IdColumn::Dictionary(keys, _) => keys.len(),
         }
     }
@@ -56,32 +74,25 @@ impl<'a> IdColumn<'a> {
     /// The work of keying the column: a lookup per value of runs and a
     /// cheap step per row, else a lookup per row.
     fn weight(&self) -> usize {
-        match self.runs() {
-            Some((keys, values)) => values.len() + keys.len() / 4,
-            None => self.rows(),
+        match self {
+            IdColumn::Runs(keys, values) => values.len() + keys.len() / 4,
+            _ => self.rows(),
         }
     }
 
-    /// The keys and values when the values are runs: the first row has
-    /// value 0 and each row the value of the row before or the next one,
-    /// up to the last value. Every value is then used, in order of first
-    /// use, so keying the values is keying the rows.
+    /// The keys and values when the values are runs.
     fn runs(&self) -> Option<(&'a [u32], &'a StringArray)> {
-        let IdColumn::Dictionary(keys, values) = *self else {
-            return None;
-        };
-        let k = keys.values();
-        let shaped = keys.null_count() == 0
-            && k.first().map_or(values.is_empty(), |&f| f == 0)
-            && k.windows(2).all(|w| w[1].wrapping_sub(w[0]) <= 1)
-            && k.last().is_none_or(|&l| l as usize + 1 == values.len());
-        shaped.then_some((k, values))
+        match *self {
+            IdColumn::Runs(keys, values) => Some((keys, values)),
+            _ => None,
+        }
     }
 
     /// Row `row`'s id; a null is the empty id.
     fn id(&self, row: usize) -> &'a str {
         match *self {
             IdColumn::Text(a) => text(a, row),
+            IdColumn::Runs(keys, values) => text(values, keys[row] as usize),
             IdColumn::Dictionary(keys, values) if keys.is_valid(row) => {
                 text(values, keys.value(row) as usize)
             }
@@ -131,6 +142,7 @@ fn dense_keys_on<'a>(
     let runs = runs_by_weight(rest, threads, IdColumn::weight);
     let global_ref = &global;
     let local: Vec<(Vec<Vec<u32>>, Ids<'a>)> = map_on_threads(&runs, |run| {
+        // A thread's own ids are few: only those the register lacks.
         let mut own = Ids::with_capacity(run.iter().map(IdColumn::weight).sum::<usize>() / 4);
         let (mut last, mut last_own) = (None, None);
         let keys = key_columns(run, |id| match global_ref.find(id, &mut last) {

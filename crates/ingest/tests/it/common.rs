@@ -41,10 +41,16 @@ pub fn read_all(path: &Path, o: &ReadOptions) -> Result<(RecordBatch, Vec<Reject
         batches.push(chunk.batch);
         rejects.extend(chunk.rejects);
     }
+    Ok((concat(kind, &batches), rejects))
+}
+
+/// The batches of one read as one batch, of their own schema (customer ids
+/// may be runs), or the canonical one when there are none.
+pub fn concat(kind: RecordKind, batches: &[RecordBatch]) -> RecordBatch {
     let schema = batches
         .first()
         .map_or_else(|| schema_for(kind), |b| b.schema());
-    Ok((concat_batches(&schema, &batches).unwrap(), rejects))
+    concat_batches(&schema, batches).unwrap()
 }
 
 /// The error reading `path` ends with, as text.

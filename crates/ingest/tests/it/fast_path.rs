@@ -2,8 +2,7 @@
 //! rejects and errors on the example files and on generated files full of
 //! awkward text, read whole and in parts.
 
-use crate::common::{opts, read_all, skipping};
-use arrow::compute::concat_batches;
+use crate::common::{concat, opts, read_all, skipping};
 use arrow::record_batch::RecordBatch;
 use clientela_core::time::{parse_tz, TimeParser};
 use clientela_core::RecordKind;
@@ -31,12 +30,7 @@ fn in_parts(path: &Path, o: &ReadOptions, part_bytes: u64) -> Read {
     };
     let mut results = read_files(&[path.to_path_buf()], o, &par, &|_| {});
     let data = results.remove(0).map_err(|e| e.to_string())?;
-    let schema = data
-        .batches
-        .first()
-        .map_or_else(|| schema_for(data.kind), |b| b.schema());
-    let batch = concat_batches(&schema, &data.batches).unwrap();
-    Ok((batch, data.rejects))
+    Ok((concat(data.kind, &data.batches), data.rejects))
 }
 
 /// Reads `path` every way and checks each against the row path.
