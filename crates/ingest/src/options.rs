@@ -150,6 +150,12 @@ pub struct ReadOptions {
     /// of once per row, and a caller that keys customers looks up runs,
     /// not rows. The ids are the same; only the column's type differs.
     pub customer_id_runs: bool,
+    /// Whether the fast path may memory-map delimited files (the default)
+    /// instead of reading them into a buffer: up to 256 MiB at a time, a
+    /// large file in parts. The results are the same; mapped, the kernel
+    /// copies nothing. A file must then not be truncated while it is being
+    /// read: that stops the process (`SIGBUS`).
+    pub map_files: bool,
 }
 
 impl Default for ReadOptions {
@@ -168,6 +174,7 @@ impl Default for ReadOptions {
             fields: BTreeMap::new(),
             fast: true,
             customer_id_runs: false,
+            map_files: true,
         }
     }
 }

@@ -300,15 +300,7 @@ fn read_part(
             source,
         })
         .and_then(|file| {
-            FastCsvSource::open_part(
-                file,
-                start,
-                end,
-                last,
-                p.delimiter,
-                opts.has_header,
-                &p.plan,
-            )
+            FastCsvSource::open_part(file, start, end, last, p.delimiter, opts, &p.plan)
         });
     let mut src = match opened {
         Ok(s) => s,

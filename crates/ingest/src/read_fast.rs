@@ -29,6 +29,53 @@ use std::path::PathBuf;
 
 /// Bytes read at a time.
 const BLOCK: usize = 512 << 10;
+/// Inputs up to this size are memory-mapped rather than read: their bytes
+/// are scanned where the page cache holds them, without the kernel's copy
+/// into a buffer (8 % of reading). Larger inputs (a whole large file read
+/// in one go, as `import` does) are read, so that the mapped pages, which
+/// count as the process's memory while mapped, stay few.
+const MAP_MAX: u64 = 256 << 20;
+
+/// The bytes being read: a buffer refilled from the input, or the whole
+/// input mapped at once.
+enum Buf {
+    Read(Vec<u8>),
+    Mapped(memmap2::Mmap),
+}
+
+impl std::ops::Deref for Buf {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Buf::Read(v) => v,
+            Buf::Mapped(m) => m,
+        }
+    }
+}
+
+/// `len` bytes of `file` from `offset`, mapped; `None` when they are
+/// better read: too many, none, not a regular file, or the map failed.
+fn map(file: &File, offset: u64, len: u64) -> Option<memmap2::Mmap> {
+    if len == 0 || len > MAP_MAX || !file.metadata().ok()?.is_file() {
+        return None;
+    }
+    // SAFETY: the map is read-only and its bytes are copied into columns
+    // before it is dropped, so nothing outlives it. Another process
+    // truncating the file while it is mapped makes reading the lost pages
+    // fault (SIGBUS): a file must not be cut while it is being read (see
+    // ARCHITECTURE.md); bytes changed in place are read as changed, as
+    // with `read`.
+    let map = unsafe {
+        memmap2::MmapOptions::new()
+            .offset(offset)
+            .len(usize::try_from(len).ok()?)
+            .map(file)
+    }
+    .ok()?;
+    // The bytes are read once, front to back: ask the kernel to read ahead.
+    let _ = map.advise(memmap2::Advice::Sequential);
+    Some(map)
+}
 /// Bytes scanned at a time (the positions found stay in cache).
 const WINDOW: usize = 128 << 10;
 
@@ -68,7 +115,7 @@ pub(crate) struct FastCsvSource {
     file_end: bool,
     /// Whether the input is exhausted.
     eof: bool,
-    buf: Vec<u8>,
+    buf: Buf,
     /// File offset of `buf[0]`.
     offset: u64,
     /// Bytes before it are consumed, as `csv-core` would have consumed them.
@@ -108,6 +155,7 @@ impl FastCsvSource {
     fn new(
         file: PathBuf,
         input: Box<dyn Read + Send>,
+        mapped: Option<memmap2::Mmap>,
         file_end: bool,
         delimiter: u8,
         has_header: bool,
@@ -118,7 +166,10 @@ impl FastCsvSource {
             input,
             file_end,
             eof: false,
-            buf: vec![0; BLOCK],
+            buf: match mapped {
+                Some(m) => Buf::Mapped(m),
+                None => Buf::Read(vec![0; BLOCK]),
+            },
             offset: 0,
             pos: 0,
             tail: 0,
@@ -160,9 +211,12 @@ impl FastCsvSource {
         opts: &ReadOptions,
         plan: &mut Plan,
     ) -> Result<FastCsvSource, IngestError> {
+        let size = file.metadata().map_or(0, |m| m.len());
+        let mapped = opts.map_files.then(|| map(&file, 0, size)).flatten();
         let mut src = FastCsvSource::new(
             plan.file.clone(),
             Box::new(file),
+            mapped,
             true,
             delimiter,
             opts.has_header,
@@ -202,23 +256,36 @@ impl FastCsvSource {
     }
 
     /// A source for the part `[start, end)` of a file whose header `plan`
-    /// was resolved from; `last` when the part ends the file.
+    /// was resolved from; `last` when the part ends the file. The header
+    /// and the mapping come from `opts`.
     pub fn open_part(
         mut file: File,
         start: PartStart,
         end: u64,
         last: bool,
         delimiter: u8,
-        has_header: bool,
+        opts: &ReadOptions,
         plan: &Plan,
     ) -> Result<FastCsvSource, IngestError> {
         let io = |source| IngestError::Io {
             file: plan.file.clone(),
             source,
         };
+        let len = end.saturating_sub(start.offset);
+        let mapped = opts
+            .map_files
+            .then(|| map(&file, start.offset, len))
+            .flatten();
         file.seek(SeekFrom::Start(start.offset)).map_err(io)?;
-        let input = Box::new(file.take(end.saturating_sub(start.offset)));
-        let mut src = FastCsvSource::new(plan.file.clone(), input, last, delimiter, has_header);
+        let input = Box::new(file.take(len));
+        let mut src = FastCsvSource::new(
+            plan.file.clone(),
+            input,
+            mapped,
+            last,
+            delimiter,
+            opts.has_header,
+        );
         src.offset = start.offset;
         src.prev_cr = start.prev_cr;
         src.program = Some(Program::new(plan));
@@ -252,7 +319,7 @@ impl FastCsvSource {
                         bytes: if self.in_slow {
                             &self.slow_out
                         } else {
-                            &self.buf
+                            &self.buf[..]
                         },
                         spans: &self.spans,
                     };
@@ -279,7 +346,7 @@ impl FastCsvSource {
             bytes: if self.in_slow {
                 &self.slow_out
             } else {
-                &self.buf
+                &self.buf[..]
             },
             spans: &self.spans,
         }
@@ -288,9 +355,9 @@ impl FastCsvSource {
     /// The current record as a `ByteRecord`, for the row path.
     fn fill_record(&mut self) {
         let bytes = if self.in_slow {
-            &self.slow_out
+            &self.slow_out[..]
         } else {
-            &self.buf
+            &self.buf[..]
         };
         self.record.clear();
         for s in &self.spans {
@@ -312,28 +379,40 @@ impl FastCsvSource {
         }
     }
 
-    /// Reads more bytes, first moving the unread ones to the front.
+    /// Reads more bytes, first moving the unread ones to the front; a
+    /// mapped input is all there at once.
     fn refill(&mut self) -> Result<(), IngestError> {
-        if self.pos > 0 && (self.tail == self.buf.len() || self.pos >= self.buf.len() / 2) {
-            self.buf.copy_within(self.pos..self.tail, 0);
+        let buf = match &mut self.buf {
+            Buf::Mapped(m) => {
+                self.tail = m.len();
+                self.eof = true;
+                return Ok(());
+            }
+            Buf::Read(buf) => buf,
+        };
+        if self.pos > 0 && (self.tail == buf.len() || self.pos >= buf.len() / 2) {
+            buf.copy_within(self.pos..self.tail, 0);
             self.offset += self.pos as u64;
             self.tail -= self.pos;
             self.pos = 0;
             self.scan_from = None;
         }
-        if self.tail == self.buf.len() {
+        if self.tail == buf.len() {
             // A record longer than the buffer.
-            self.buf.resize(self.buf.len() * 2, 0);
+            buf.resize(buf.len() * 2, 0);
         }
-        loop {
-            match self.input.read(&mut self.buf[self.tail..]) {
-                Ok(0) => self.eof = true,
-                Ok(n) => self.tail += n,
+        let read = loop {
+            match self.input.read(&mut buf[self.tail..]) {
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(self.io(e)),
+                r => break r,
             }
-            return Ok(());
+        };
+        match read {
+            Ok(0) => self.eof = true,
+            Ok(n) => self.tail += n,
+            Err(e) => return Err(self.io(e)),
         }
+        Ok(())
     }
 
     /// The next record into `spans`, with its line.

@@ -33,15 +33,30 @@ fn in_parts(path: &Path, o: &ReadOptions, part_bytes: u64) -> Read {
     Ok((concat(data.kind, &data.batches), data.rejects))
 }
 
+/// `o` reading files into a buffer instead of mapping them.
+fn unmapped(o: &ReadOptions) -> ReadOptions {
+    ReadOptions {
+        map_files: false,
+        ..o.clone()
+    }
+}
+
 /// Reads `path` every way and checks each against the row path.
 fn check_all_ways(path: &Path, o: &ReadOptions, what: &str) {
     let want = whole(path, &with_fast(o, false));
     let got = whole(path, &with_fast(o, true));
     assert_eq!(got, want, "{what}: fast path, whole file");
+    let got = whole(path, &unmapped(&with_fast(o, true)));
+    assert_eq!(got, want, "{what}: fast path, whole file, not mapped");
     let size = std::fs::metadata(path).unwrap().len();
     for part in [size / 7 + 1, size / 3 + 1, 97] {
         let got = in_parts(path, o, part);
         assert_eq!(got, want, "{what}: fast path in parts of {part} bytes");
+        let got = in_parts(path, &unmapped(o), part);
+        assert_eq!(
+            got, want,
+            "{what}: fast path in unmapped parts of {part} bytes"
+        );
         let got = in_parts(path, &with_fast(o, false), part);
         assert_eq!(got, want, "{what}: row path through read_files");
     }
@@ -529,5 +544,8 @@ fn records_longer_than_the_buffer_are_read_whole() {
     let want = whole(&path, &with_fast(&o, false));
     assert_eq!(whole(&path, &o), want);
     assert_eq!(in_parts(&path, &o, 1 << 20), want);
+    // Read into a buffer, which must grow for them.
+    assert_eq!(whole(&path, &unmapped(&o)), want);
+    assert_eq!(in_parts(&path, &unmapped(&o), 1 << 20), want);
     assert_eq!(want.unwrap().0.num_rows(), 6);
 }
