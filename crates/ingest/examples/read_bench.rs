@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! CARGO_TARGET_DIR=/tmp/rel cargo run --release -p clientela-ingest \
-//!     --example read_bench -- [--modes row,fast,report,par] FILE…
+//!     --example read_bench -- [--modes row,fast,report,par] [--no-map] FILE…
 //! ```
 //!
 //! Per file, one thread: `row` (every row through the row parser, as before
@@ -11,7 +11,8 @@
 //! `file-par`: the report fields, the file in parts on all threads.
 //! Then all files at once: `par-row` (one thread per file, row path, as
 //! `report --input` read before) and `par` (`read_files`, files in parts,
-//! report fields, one thread per core, or `--threads N`).
+//! report fields, one thread per core, or `--threads N`). `--no-map` reads
+//! the files into a buffer instead of mapping them.
 
 use arrow::record_batch::RecordBatch;
 use clientela_core::RecordKind;
@@ -107,18 +108,30 @@ fn main() {
             .unwrap_or(threads);
         args.drain(i..(i + 2).min(args.len()));
     }
+    // `--no-map`: read files into a buffer instead of mapping them.
+    let map_files = match args.iter().position(|a| a == "--no-map") {
+        Some(i) => {
+            args.remove(i);
+            false
+        }
+        None => true,
+    };
     let has = |m: &str| modes.split(',').any(|x| x == m);
     let files: Vec<PathBuf> = args.iter().map(PathBuf::from).collect();
     let size = |p: &Path| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
     let total: u64 = files.iter().map(|p| size(p)).sum();
-    let row_opts = ReadOptions {
-        fast: false,
+    let base = ReadOptions {
+        map_files,
         ..ReadOptions::default()
     };
-    let fast_opts = ReadOptions::default();
+    let row_opts = ReadOptions {
+        fast: false,
+        ..base.clone()
+    };
+    let fast_opts = base.clone();
     let report_opts = ReadOptions {
         fields: report_fields(),
-        ..ReadOptions::default()
+        ..base
     };
     println!("MB/s of wall time (and of CPU time)");
     println!(
