@@ -242,7 +242,8 @@ pub struct ImportArgs {
 #[derive(Debug, Args, Clone)]
 pub struct QueryArgs {
     /// Report on these files instead of the store (nothing is stored).
-    /// Example: --input orders.csv --input customers.csv
+    /// CSV files are read memory-mapped: do not truncate a file while it is
+    /// being read. Example: --input orders.csv --input customers.csv
     #[arg(long = "input", value_name = "FILE")]
     pub inputs: Vec<PathBuf>,
     /// How to read --input files.
