@@ -29,6 +29,8 @@ use std::path::PathBuf;
 
 /// Bytes read at a time.
 const BLOCK: usize = 512 << 10;
+/// Bytes scanned at a time (the positions found stay in cache).
+const WINDOW: usize = 128 << 10;
 /// Inputs up to this size are memory-mapped rather than read: their bytes
 /// are scanned where the page cache holds them, without the kernel's copy
 /// into a buffer (8 % of reading). Larger inputs (a whole large file read
@@ -53,10 +55,16 @@ impl std::ops::Deref for Buf {
     }
 }
 
-/// `len` bytes of `file` from `offset`, mapped; `None` when they are
-/// better read: too many, none, not a regular file, or the map failed.
-fn map(file: &File, offset: u64, len: u64) -> Option<memmap2::Mmap> {
-    if len == 0 || len > MAP_MAX || !file.metadata().ok()?.is_file() {
+/// The bytes of `file` from `offset` to `end` (its end when `None`),
+/// mapped when `wanted`; `None` when they are better read: too many, none,
+/// not a regular file, or the map failed.
+fn map(file: &File, offset: u64, end: Option<u64>, wanted: bool) -> Option<memmap2::Mmap> {
+    if !wanted {
+        return None;
+    }
+    let meta = file.metadata().ok()?;
+    let len = end.unwrap_or(meta.len()).saturating_sub(offset);
+    if len == 0 || len > MAP_MAX || !meta.is_file() {
         return None;
     }
     // SAFETY: the map is read-only and its bytes are copied into columns
@@ -76,8 +84,6 @@ fn map(file: &File, offset: u64, len: u64) -> Option<memmap2::Mmap> {
     let _ = map.advise(memmap2::Advice::Sequential);
     Some(map)
 }
-/// Bytes scanned at a time (the positions found stay in cache).
-const WINDOW: usize = 128 << 10;
 
 /// Where a part of a file starts: a record boundary.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -211,8 +217,7 @@ impl FastCsvSource {
         opts: &ReadOptions,
         plan: &mut Plan,
     ) -> Result<FastCsvSource, IngestError> {
-        let size = file.metadata().map_or(0, |m| m.len());
-        let mapped = opts.map_files.then(|| map(&file, 0, size)).flatten();
+        let mapped = map(&file, 0, None, opts.map_files);
         let mut src = FastCsvSource::new(
             plan.file.clone(),
             Box::new(file),
@@ -271,13 +276,12 @@ impl FastCsvSource {
             file: plan.file.clone(),
             source,
         };
-        let len = end.saturating_sub(start.offset);
-        let mapped = opts
-            .map_files
-            .then(|| map(&file, start.offset, len))
-            .flatten();
-        file.seek(SeekFrom::Start(start.offset)).map_err(io)?;
-        let input = Box::new(file.take(len));
+        let mapped = map(&file, start.offset, Some(end), opts.map_files);
+        // A mapped part is never read through `input`.
+        if mapped.is_none() {
+            file.seek(SeekFrom::Start(start.offset)).map_err(io)?;
+        }
+        let input = Box::new(file.take(end.saturating_sub(start.offset)));
         let mut src = FastCsvSource::new(
             plan.file.clone(),
             input,
