@@ -12,6 +12,7 @@ use datafusion::arrow::datatypes::DataType;
 use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
 use datafusion::datasource::MemTable;
 use datafusion::logical_expr::LogicalPlan;
+use datafusion::physical_plan::ExecutionPlan;
 use datafusion::prelude::SessionContext;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -439,9 +440,62 @@ fn source_columns(c: &Config) -> Vec<(&'static str, Vec<&'static str>)> {
         .collect()
 }
 
+/// One used source of the wide per-customer table: its alias, its CTE(s)
+/// and the columns it gives (`<alias>.<column>_<i> AS
+/// <alias>__<column>_<i>`).
+struct SourcePart {
+    alias: &'static str,
+    ctes: String,
+    columns: Vec<String>,
+}
+
+/// The sources of the wide table at `days` that `kept` reads (all without
+/// `kept`), narrowest first: every join of the chain copies the columns
+/// gathered so far, and joining the narrowest first copies the fewest (a
+/// third fewer columns than in declaration order).
+fn source_parts(c: &Config, days: &[i32], kept: Option<&Kept>) -> Vec<SourcePart> {
+    let last = days.iter().copied().max().unwrap_or(0);
+    let keeps = |alias: &str, name: &str, i: usize| {
+        kept.is_none_or(|k| k.contains(&format!("{alias}__{name}_{i}")))
+    };
+    let mut parts: Vec<(usize, SourcePart)> = SOURCES
+        .iter()
+        .filter_map(|s| {
+            let names: Vec<&str> = (s.columns)(c, 0).into_iter().map(|(n, _)| n).collect();
+            let columns: Vec<String> = names
+                .iter()
+                .flat_map(|n| {
+                    (0..days.len())
+                        .filter(|&i| keeps(s.alias, n, i))
+                        .map(|i| format!("{a}.{n}_{i} AS {a}__{n}_{i}", a = s.alias))
+                        .collect::<Vec<_>>()
+                })
+                .collect();
+            if columns.is_empty() {
+                return None;
+            }
+            let ctes = match s.table {
+                Some(t) => source_cte(s, t, c, days, last, &keeps),
+                None => subscription_ctes(days, last, &keeps),
+            };
+            Some((
+                names.len(),
+                SourcePart {
+                    alias: s.alias,
+                    ctes,
+                    columns,
+                },
+            ))
+        })
+        .collect();
+    parts.sort_by_key(|(width, part)| (*width, part.alias));
+    parts.into_iter().map(|(_, part)| part).collect()
+}
+
 /// The wide per-customer aggregate at every one of `days`: one row per
 /// customer with a column `<source>__<column>_<i>` per source column and
-/// day number `i`.
+/// day number `i`, as one SQL statement (a chain of joins onto the
+/// customers). [`sources_plan`] makes the same table in one merge.
 /// (Stacking the sources with `UNION ALL` and merging them by one
 /// aggregation, instead of joining them, took as long at one day and 15 %
 /// longer at two: the merge runs every column over every stacked row.)
@@ -449,66 +503,65 @@ fn source_columns(c: &Config) -> Vec<(&'static str, Vec<&'static str>)> {
 /// With `kept`, only the columns it names (`<source>__<column>_<i>`) are
 /// computed, and a source none of whose columns are kept is left out.
 pub(crate) fn sources_sql(c: &Config, days: &[i32], kept: Option<&Kept>) -> String {
-    let last = days.iter().copied().max().unwrap_or(0);
-    let keeps = |alias: &str, name: &str, i: usize| {
-        kept.is_none_or(|k| k.contains(&format!("{alias}__{name}_{i}")))
-    };
-    let all = source_columns(c);
-    let used = |alias: &str| {
-        all.iter().any(|(a, names)| {
-            *a == alias
-                && names
-                    .iter()
-                    .any(|n| (0..days.len()).any(|i| keeps(a, n, i)))
-        })
-    };
-    let mut ctes: Vec<String> = SOURCES
-        .iter()
-        .filter(|s| used(s.alias))
-        .filter_map(|s| s.table.map(|t| source_cte(s, t, c, days, last, &keeps)))
-        .collect();
-    if used("sb") {
-        ctes.push(subscription_ctes(days, last, &keeps));
-    }
-    let columns: Vec<String> = all
-        .iter()
-        .flat_map(|(alias, names)| {
-            names.iter().flat_map(move |n| {
-                (0..days.len())
-                    .filter(move |&i| keeps(alias, n, i))
-                    .map(move |i| format!("{alias}.{n}_{i} AS {alias}__{n}_{i}"))
-            })
-        })
-        .collect();
-    // Every join copies the columns gathered so far: joining the narrowest
-    // source first and the widest last copies the fewest (a third fewer
-    // columns than in declaration order).
-    let mut by_width: Vec<(usize, &str)> = SOURCES
-        .iter()
-        .filter(|s| used(s.alias))
-        .map(|s| ((s.columns)(c, 0).len(), s.alias))
-        .collect();
-    by_width.sort();
+    let parts = source_parts(c, days, kept);
     // Each source is the left (build) side of a RIGHT JOIN onto all joined
     // before it, so that the hash table is built over the source.
     let mut joins = "customers c".to_string();
-    for (_, alias) in &by_width {
+    for part in &parts {
         let before = if joins == "customers c" {
             joins
         } else {
             format!("({joins})")
         };
-        joins = format!("{alias} RIGHT JOIN {before} ON {alias}.ck = c.ck");
+        joins = format!("{a} RIGHT JOIN {before} ON {a}.ck = c.ck", a = part.alias);
     }
+    let ctes: Vec<&str> = parts.iter().map(|p| p.ctes.as_str()).collect();
+    let columns: Vec<&str> = parts
+        .iter()
+        .flat_map(|p| p.columns.iter().map(String::as_str))
+        .collect();
+    // The customers' own columns (strings among them) are joined per day
+    // by the facts: carried through every join here they are copied ten
+    // times, and joined once at the end the wide side is hashed.
     format!(
-        // The customers' own columns (strings among them) are joined per
-        // day by the facts: carried through every join here they are copied
-        // ten times, and joined once at the end the wide side is hashed.
         "WITH {}\nSELECT c.ck, {} FROM {}",
         ctes.join(",\n"),
         columns.join(", "),
         joins,
     )
+}
+
+/// The table of [`sources_sql`], with the customers' own columns the facts
+/// read, as one [`MergeByKeyExec`] of the customers and each source's
+/// aggregate, when all of them are split
+/// by customer into sorted partitions (keyed tables); `None` otherwise.
+///
+/// [`MergeByKeyExec`]: crate::merge_by_key::MergeByKeyExec
+async fn sources_plan(
+    ctx: &SessionContext,
+    c: &Config,
+    days: &[i32],
+    kept: &Kept,
+) -> Result<Option<Arc<dyn ExecutionPlan>>, EngineError> {
+    // The customers' own columns pass through the merge uncopied, which
+    // spares the facts a join.
+    let customer: Vec<&str> = customer_columns().collect();
+    let mut statements = vec![format!("SELECT ck, {} FROM customers", customer.join(", "))];
+    for part in source_parts(c, days, Some(kept)) {
+        statements.push(format!(
+            "WITH {}\nSELECT {a}.ck, {} FROM {a}",
+            part.ctes,
+            part.columns.join(", "),
+            a = part.alias
+        ));
+    }
+    let mut inputs = Vec::with_capacity(statements.len());
+    for sql in &statements {
+        inputs.push(physical_plan(ctx, sql, false).await?);
+    }
+    Ok(crate::merge_by_key::MergeByKeyExec::try_new(inputs)
+        .ok()
+        .map(|m| Arc::new(m) as Arc<dyn ExecutionPlan>))
 }
 
 /// The customer's own columns the facts carry (from `customers`): the id,
@@ -529,7 +582,13 @@ fn customer_columns() -> impl Iterator<Item = &'static str> {
 ///
 /// A source column missing from `sources` (not in `kept`: no plan reads
 /// it at this day) is a typed null.
-pub(crate) fn facts_sql(p: &Params, sources: &str, i: usize, kept: Option<&Kept>) -> String {
+pub(crate) fn facts_sql(
+    p: &Params,
+    sources: &str,
+    i: usize,
+    kept: Option<&Kept>,
+    with_customers: bool,
+) -> String {
     let c = &p.config;
     let d = p.d;
     let aw = c.activity_window_days as i32;
@@ -573,8 +632,18 @@ pub(crate) fn facts_sql(p: &Params, sources: &str, i: usize, kept: Option<&Kept>
         })
         .collect();
     let latest_nps = latest_code("np.latest_nps");
+    // The customers' own columns: in `sources` itself when it carries them
+    // (made by one merge, see [`sources_plan`]), else joined.
+    let (cu, from) = if with_customers {
+        ("a", format!("{sources} a"))
+    } else {
+        (
+            "c",
+            format!("customers c LEFT JOIN {sources} a ON a.ck = c.ck"),
+        )
+    };
     let sql = format!(
-        "WITH base AS (SELECT c.ck, {customer},
+        "WITH base AS (SELECT {cu}.ck, {customer},
     cl_or_zero(o.net_minor) AS net_minor,
     cl_or_zero(o.orders) AS orders,
     cl_or_zero(o.orders_loyalty) AS orders_loyalty,
@@ -597,8 +666,8 @@ pub(crate) fn facts_sql(p: &Params, sources: &str, i: usize, kept: Option<&Kept>
     {last_interaction} AS last_interaction_day,
     {first_interaction} AS first_interaction_day,
     {interactions} AS interactions_365,
-    (c.signup_day <= {d} OR {present}) AS known
-  FROM customers c LEFT JOIN {sources} a ON a.ck = c.ck)
+    ({cu}.signup_day <= {d} OR {present}) AS known
+  FROM {from})
 SELECT *,
   {d} - last_interaction_day AS silence_days,
   COALESCE({d} - last_interaction_day < {aw}, false) AS active,
@@ -609,7 +678,7 @@ SELECT *,
 FROM base WHERE known",
         present = present.join(" OR "),
         customer = customer_columns()
-            .map(|col| format!("c.{col}"))
+            .map(|col| format!("{cu}.{col}"))
             .collect::<Vec<_>>()
             .join(", "),
         margin = c.gross_margin,
@@ -793,8 +862,14 @@ fn facts_needed(columns: &str) -> Option<String> {
 
 /// The facts of `s` (day number `i` of `sources`), with only the columns
 /// its stage and its `columns` need.
-fn facts_at_sql(s: &StagesAt<'_>, sources: &str, i: usize, kept: Option<&Kept>) -> String {
-    let facts = facts_sql(&s.p, sources, i, kept);
+fn facts_at_sql(
+    s: &StagesAt<'_>,
+    sources: &str,
+    i: usize,
+    kept: Option<&Kept>,
+    with_customers: bool,
+) -> String {
+    let facts = facts_sql(&s.p, sources, i, kept, with_customers);
     match facts_needed(s.columns) {
         // Only what the stage and the columns asked for: the join then
         // leaves the customers' own columns out.
@@ -851,7 +926,7 @@ async fn kept_columns(
     let mut names = HashSet::new();
     for (i, s) in at.iter().enumerate() {
         let plan = ctx
-            .sql(&facts_at_sql(s, placeholder, i, None))
+            .sql(&facts_at_sql(s, placeholder, i, None, false))
             .await?
             .into_optimized_plan()?;
         plan.apply(|node| {
@@ -899,17 +974,26 @@ pub(crate) async fn materialize_stages_at(
     let kept = kept_columns(ctx, &first.config, &days, at).await?;
     // Size estimates of aggregates are rough: left to them, DataFusion
     // sometimes builds the hash table over all the columns joined so far.
-    let sql = sources_sql(&first.config, &days, Some(&kept));
-    materialize_in_written_order(ctx, &sql, sources).await?;
+    let with_customers = match sources_plan(ctx, &first.config, &days, &kept).await? {
+        Some(plan) => {
+            register_result(ctx, plan, sources).await?;
+            true
+        }
+        None => {
+            let sql = sources_sql(&first.config, &days, Some(&kept));
+            materialize_in_written_order(ctx, &sql, sources).await?;
+            false
+        }
+    };
     clock.lap(&format!(
         "facts: events per customer at {} day(s)",
         days.len()
     ));
     for (i, s) in at.iter().enumerate() {
-        let facts = facts_at_sql(s, sources, i, Some(&kept));
-        // Built over the customers (their own columns), probed by the wide
-        // per-source rows, as written: DataFusion would build over the
-        // wide side (0.95 s to build against 0.3 s).
+        let facts = facts_at_sql(s, sources, i, Some(&kept), with_customers);
+        // Without the merge, the customers (their own columns) are joined
+        // as written: DataFusion would build a hash table over the wide
+        // side (0.95 s to build against 0.3 s).
         materialize_in_written_order(ctx, &facts, &format!("{}_facts", s.table)).await?;
     }
     ctx.deregister_table(sources)?;
@@ -982,6 +1066,17 @@ async fn materialize_planned(
     table: &str,
     reorder: bool,
 ) -> Result<(), EngineError> {
+    let plan = physical_plan(ctx, sql, reorder).await?;
+    register_result(ctx, plan, table).await
+}
+
+/// The physical plan of `sql`, preferring merge joins over keyed tables,
+/// with the optimiser's join reordering when `reorder`.
+async fn physical_plan(
+    ctx: &SessionContext,
+    sql: &str,
+    reorder: bool,
+) -> Result<Arc<dyn ExecutionPlan>, EngineError> {
     let keyed = ctx
         .table_provider("customers")
         .await
@@ -991,8 +1086,7 @@ async fn materialize_planned(
     optimizer.join_reordering = reorder;
     optimizer.prefer_hash_join = !keyed;
     let logical = state.create_logical_plan(sql).await?;
-    let plan = state.create_physical_plan(&logical).await?;
-    register_result(ctx, plan, table).await
+    Ok(state.create_physical_plan(&logical).await?)
 }
 
 /// Runs a physical plan and registers its result as an in-memory table.

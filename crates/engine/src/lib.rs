@@ -17,6 +17,7 @@ mod first_day_total;
 mod group_days;
 mod growth;
 mod keyed_table;
+mod merge_by_key;
 mod metrics;
 mod null_folds;
 mod params;
