@@ -766,15 +766,67 @@ fn gaps_sql(at: &[StagesAt]) -> String {
     )
 }
 
-/// The stage plan over the materialised facts (`facts_table`) and the
-/// median gaps `gaps_table` ([`gaps_sql`], day number `i`).
-fn stage_sql(p: &Params, facts_table: &str, gaps_table: &str, i: usize) -> String {
+/// What the stage plan reads besides the stage rules' own inputs.
+enum StageInputs<'a> {
+    /// The facts table, the median gaps table (day number `i`'s column)
+    /// and the purchase summary, joined by the plan.
+    Joined {
+        facts_table: &'a str,
+        gaps_table: &'a str,
+    },
+    /// One table already lined up by [`merge_stage_inputs`]: the facts'
+    /// columns, `__gap` and (with a purchase model) `__frequency`,
+    /// `__recency`, `__t`.
+    Merged(&'a str),
+}
+
+/// The purchase summary's columns [`merge_stage_inputs`] adds to the
+/// facts (besides `__gap`), which the stage table leaves out.
+const SUMMARY_COLUMNS: [&str; 3] = ["__frequency", "__recency", "__t"];
+
+/// The stage plan over the materialised facts and the median gaps
+/// ([`gaps_sql`], day number `i`).
+fn stage_sql(p: &Params, inputs: &StageInputs, i: usize) -> String {
     let c = &p.config;
     let d = p.d;
+    let candidate = gap_candidate(c);
+    let (m, from, summary, all) = match inputs {
+        StageInputs::Joined {
+            facts_table,
+            gaps_table,
+        } => (
+            format!(
+                "SELECT f.*, CASE WHEN {candidate} THEN g.median_gap_{i} END AS median_gap_days
+  FROM {facts_table} f LEFT JOIN {gaps_table} g ON g.ck = f.ck"
+            ),
+            if p.purchase_model.is_some() {
+                format!(
+                    "m f LEFT JOIN {} sm ON sm.ck = f.ck",
+                    crate::value::summary_table(p.d)
+                )
+            } else {
+                "m f".to_string()
+            },
+            "sm.",
+            "f.*".to_string(),
+        ),
+        StageInputs::Merged(table) => (
+            format!(
+                "SELECT f.* EXCLUDE (__gap), CASE WHEN {candidate} THEN f.__gap END AS median_gap_days
+  FROM {table} f"
+            ),
+            "m f".to_string(),
+            "f.__",
+            if p.purchase_model.is_some() {
+                format!("f.* EXCLUDE ({})", SUMMARY_COLUMNS.join(", "))
+            } else {
+                "f.*".to_string()
+            },
+        ),
+    };
     format!(
-        "WITH m AS (SELECT f.*, CASE WHEN {candidate} THEN g.median_gap_{i} END AS median_gap_days
-  FROM {facts_table} f LEFT JOIN {gaps_table} g ON g.ck = f.ck)
-SELECT f.*,
+        "WITH m AS ({m})
+SELECT {all},
   greatest(CAST({min_risk} AS DOUBLE), {mult} * cl_or_zero(f.median_gap_days)) AS at_risk_after_days,
   {p_alive} AS p_alive,
   CASE
@@ -788,30 +840,61 @@ SELECT f.*,
     WHEN f.active THEN 'active'
     ELSE 'dormant'
   END AS stage
-FROM m f{summary_join}",
-        candidate = gap_candidate(c),
+FROM {from}",
         min_risk = c.at_risk_min_days,
         churn = c.churn_window_days,
         mult = c.at_risk_gap_multiple,
         win = d - c.activity_window_days as i32,
-        p_alive = p_alive_sql(p),
-        summary_join = if p.purchase_model.is_some() {
-            format!(" LEFT JOIN {} sm ON sm.ck = f.ck", crate::value::summary_table(p.d))
-        } else {
-            String::new()
-        },
+        p_alive = p_alive_sql(p, summary),
         p_alive_min = c.at_risk_p_alive,
     )
 }
 
-/// P(alive) of a paying buyer from the purchase summary `sm` at `p.d`
+/// P(alive) of a paying buyer from the purchase summary's columns
+/// (`frequency`, `recency`, `t` after `prefix`) at `p.d`
 /// ([`crate::value::summary`]), or NULL without a fitted purchase model.
-fn p_alive_sql(p: &Params) -> String {
+fn p_alive_sql(p: &Params, prefix: &str) -> String {
     match &p.purchase_model {
         None => "CAST(NULL AS DOUBLE)".into(),
         Some(model) => format!(
-            "CASE WHEN f.paying THEN cl_p_alive(sm.frequency, sm.recency, sm.t, '{model}') END"
+            "CASE WHEN f.paying THEN cl_p_alive({prefix}frequency, {prefix}recency, {prefix}t, '{model}') END"
         ),
+    }
+}
+
+/// The stage plan's inputs at day number `i` lined up in one
+/// [`MergeByKeyExec`](crate::merge_by_key::MergeByKeyExec) and registered
+/// as `table` (see [`StageInputs::Merged`]), when all are keyed tables;
+/// `false` otherwise. Two sort-merge joins copied the facts' columns twice
+/// (0.19 s of join time at two days for 1.25 M customers).
+async fn merge_stage_inputs(
+    ctx: &SessionContext,
+    p: &Params,
+    facts_table: &str,
+    gaps_table: &str,
+    i: usize,
+    table: &str,
+) -> Result<bool, EngineError> {
+    let mut statements = vec![
+        format!("SELECT * FROM {facts_table}"),
+        format!("SELECT ck, median_gap_{i} AS __gap FROM {gaps_table}"),
+    ];
+    if p.purchase_model.is_some() {
+        statements.push(format!(
+            "SELECT ck, frequency AS __frequency, recency AS __recency, t AS __t FROM {}",
+            crate::value::summary_table(p.d)
+        ));
+    }
+    let mut inputs = Vec::with_capacity(statements.len());
+    for sql in &statements {
+        inputs.push(physical_plan(ctx, sql, false).await?);
+    }
+    match crate::merge_by_key::MergeByKeyExec::try_new(inputs) {
+        Ok(merge) => {
+            register_result(ctx, Arc::new(merge), table).await?;
+            Ok(true)
+        }
+        Err(_) => Ok(false),
     }
 }
 
@@ -1006,9 +1089,19 @@ pub(crate) async fn materialize_stages_at(
         if p.purchase_model.is_some() {
             crate::value::ensure_summary(ctx, p.d).await?;
         }
-        let stages = stage_sql(p, &facts_table, gaps, i);
+        let merged = format!("{table}_inputs");
+        let inputs = if merge_stage_inputs(ctx, p, &facts_table, gaps, i, &merged).await? {
+            StageInputs::Merged(&merged)
+        } else {
+            StageInputs::Joined {
+                facts_table: &facts_table,
+                gaps_table: gaps,
+            }
+        };
+        let stages = stage_sql(p, &inputs, i);
         let sql = format!("SELECT {columns} FROM ({stages})");
         materialize_merged(ctx, &sql, table).await?;
+        ctx.deregister_table(&merged)?;
         ctx.deregister_table(&facts_table)?;
     }
     ctx.deregister_table(gaps)?;

@@ -25,7 +25,7 @@ use datafusion::arrow::array::{
     new_null_array, Array, ArrayRef, AsArray, RecordBatch, UInt32Array,
 };
 use datafusion::arrow::compute::{concat_batches, take};
-use datafusion::arrow::datatypes::{Field, Int64Type, Schema, SchemaRef};
+use datafusion::arrow::datatypes::{DataType, Field, Int64Type, Schema, SchemaRef};
 use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::common::{exec_err, plan_err, Result};
 use datafusion::execution::TaskContext;
@@ -74,7 +74,11 @@ impl MergeByKeyExec {
                     "MergeByKeyExec: an input is not split by {KEY} into {n} sorted partitions"
                 );
             }
-            keys.push(input.schema().index_of(KEY)?);
+            let key = input.schema().index_of(KEY)?;
+            if input.schema().field(key).data_type() != &DataType::Int64 {
+                return plan_err!("MergeByKeyExec: {KEY} is not Int64");
+            }
+            keys.push(key);
         }
         let mut fields: Vec<Field> = driver
             .schema()
@@ -198,6 +202,7 @@ impl ExecutionPlan for MergeByKeyExec {
             timer.done();
             for batch in batches {
                 metrics.record_output(batch.num_rows());
+                metrics.output_batches().add(1);
                 if tx.send(Ok(batch)).await.is_err() {
                     break;
                 }
@@ -303,7 +308,6 @@ mod tests {
     use super::*;
     use crate::keyed_table::KeyedTable;
     use datafusion::arrow::array::{Int64Array, StringArray};
-    use datafusion::arrow::datatypes::DataType;
     use datafusion::arrow::util::pretty::pretty_format_batches;
     use datafusion::datasource::MemTable;
     use datafusion::prelude::{SessionConfig, SessionContext};
