@@ -532,11 +532,8 @@ pub(crate) fn sources_sql(c: &Config, days: &[i32], kept: Option<&Kept>) -> Stri
 }
 
 /// The table of [`sources_sql`], with the customers' own columns the facts
-/// read, as one [`MergeByKeyExec`] of the customers and each source's
-/// aggregate, when all of them are split
-/// by customer into sorted partitions (keyed tables); `None` otherwise.
-///
-/// [`MergeByKeyExec`]: crate::merge_by_key::MergeByKeyExec
+/// read, as one merge of the customers and each source's aggregate
+/// ([`merged_plan`]); `None` when they are not keyed tables.
 async fn sources_plan(
     ctx: &SessionContext,
     c: &Config,
@@ -555,13 +552,7 @@ async fn sources_plan(
             a = part.alias
         ));
     }
-    let mut inputs = Vec::with_capacity(statements.len());
-    for sql in &statements {
-        inputs.push(physical_plan(ctx, sql, false).await?);
-    }
-    Ok(crate::merge_by_key::MergeByKeyExec::try_new(inputs)
-        .ok()
-        .map(|m| Arc::new(m) as Arc<dyn ExecutionPlan>))
+    merged_plan(ctx, &statements).await
 }
 
 /// The customer's own columns the facts carry (from `customers`): the id,
@@ -885,16 +876,12 @@ async fn merge_stage_inputs(
             crate::value::summary_table(p.d)
         ));
     }
-    let mut inputs = Vec::with_capacity(statements.len());
-    for sql in &statements {
-        inputs.push(physical_plan(ctx, sql, false).await?);
-    }
-    match crate::merge_by_key::MergeByKeyExec::try_new(inputs) {
-        Ok(merge) => {
-            register_result(ctx, Arc::new(merge), table).await?;
+    match merged_plan(ctx, &statements).await? {
+        Some(plan) => {
+            register_result(ctx, plan, table).await?;
             Ok(true)
         }
-        Err(_) => Ok(false),
+        None => Ok(false),
     }
 }
 
@@ -1159,17 +1146,17 @@ async fn materialize_planned(
     table: &str,
     reorder: bool,
 ) -> Result<(), EngineError> {
-    let plan = physical_plan(ctx, sql, reorder).await?;
-    register_result(ctx, plan, table).await
+    let mut plans = physical_plans(ctx, &[sql.to_string()], reorder).await?;
+    register_result(ctx, plans.remove(0), table).await
 }
 
-/// The physical plan of `sql`, preferring merge joins over keyed tables,
-/// with the optimiser's join reordering when `reorder`.
-async fn physical_plan(
+/// The physical plans of `statements`, preferring merge joins over keyed
+/// tables, with the optimiser's join reordering when `reorder`.
+async fn physical_plans(
     ctx: &SessionContext,
-    sql: &str,
+    statements: &[String],
     reorder: bool,
-) -> Result<Arc<dyn ExecutionPlan>, EngineError> {
+) -> Result<Vec<Arc<dyn ExecutionPlan>>, EngineError> {
     let keyed = ctx
         .table_provider("customers")
         .await
@@ -1178,8 +1165,26 @@ async fn physical_plan(
     let optimizer = &mut state.config_mut().options_mut().optimizer;
     optimizer.join_reordering = reorder;
     optimizer.prefer_hash_join = !keyed;
-    let logical = state.create_logical_plan(sql).await?;
-    Ok(state.create_physical_plan(&logical).await?)
+    let mut plans = Vec::with_capacity(statements.len());
+    for sql in statements {
+        let logical = state.create_logical_plan(sql).await?;
+        plans.push(state.create_physical_plan(&logical).await?);
+    }
+    Ok(plans)
+}
+
+/// The results of `statements` lined up by customer in one
+/// [`MergeByKeyExec`](crate::merge_by_key::MergeByKeyExec) onto the first
+/// (see there), when every one is split by customer into sorted partitions
+/// (keyed tables); `None` otherwise, for the caller to join them instead.
+async fn merged_plan(
+    ctx: &SessionContext,
+    statements: &[String],
+) -> Result<Option<Arc<dyn ExecutionPlan>>, EngineError> {
+    let inputs = physical_plans(ctx, statements, false).await?;
+    Ok(crate::merge_by_key::MergeByKeyExec::try_new(inputs)
+        .ok()
+        .map(|m| Arc::new(m) as Arc<dyn ExecutionPlan>))
 }
 
 /// Runs a physical plan and registers its result as an in-memory table.
