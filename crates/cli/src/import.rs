@@ -1,15 +1,21 @@
 //! `clientela import`: files into the store, one transaction per batch.
 //!
-//! With `--on-error stop` (the default) every file is read and checked
-//! before anything is written, so a bad row leaves the store untouched.
-//! With `--on-error skip` batches are stored as they are read and the bad
-//! rows go to the rejects file with their reason.
+//! With `--on-error stop` (the default) every file is read through and
+//! checked before anything is written, so a bad row leaves the store
+//! untouched; then the files are read again and stored. Neither pass keeps
+//! more than a few batches, so memory does not grow with the files (keeping
+//! the checked rows for the store pass held the whole input: 2.8 GiB for
+//! 1M customers' 2.6 GB of CSV). A file changed between the passes stops
+//! the store pass at its first bad row; the batches stored before it stay,
+//! each a transaction, and importing again stores none of them twice.
+//! With `--on-error skip` there is no check pass: batches are stored as they
+//! are read and the bad rows go to the rejects file with their reason.
 
 use crate::args::{ImportArgs, OnErrorArg};
-use crate::source::{read_all, read_options};
+use crate::source::read_options;
 use anyhow::{Context, Result};
 use clientela_core::{Config, RecordKind};
-use clientela_ingest::{read_file, Reject};
+use clientela_ingest::{read_file, IngestError, ReadOptions, Reject};
 use clientela_store::{BatchOutcome, Store};
 use clientela_table::arrow::record_batch::RecordBatch;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -149,39 +155,123 @@ pub fn bar(len: u64, what: &str) -> ProgressBar {
 pub fn run(db: &Path, a: ImportArgs, config: &Config) -> Result<ExitCode> {
     let opts = read_options(&a.input, config)?;
     let started = std::time::Instant::now();
-    let mut totals = Totals::default();
-    let rejected = if a.input.on_error == OnErrorArg::Stop {
+    let kinds = if a.input.on_error == OnErrorArg::Stop {
         // Read and check everything first: a bad row writes nothing.
-        let tables = read_all(&a.files, &opts, &a.input.rejects)?;
-        let mut store = Store::open(db)?;
-        let rows = tables.values().flatten().map(|b| b.num_rows() as u64).sum();
-        let bar = bar(rows, "storing");
-        // Customers first, so that events find their described customer.
-        for (kind, batches) in &tables {
-            store_batches(&mut store, *kind, batches, &mut totals, &bar)?;
-        }
-        bar.finish_and_clear();
-        0
+        check_all(&a.files, &opts)?
     } else {
-        let mut store = Store::open(db)?;
-        let mut rejects = Rejects::new(&a.input.rejects);
-        for f in &a.files {
-            let reader = read_file(f, &opts)?;
-            let kind = reader.kind();
-            let bar = bar(reader.total_bytes().unwrap_or(0), &f.display().to_string());
-            for chunk in reader {
-                let chunk = chunk?;
-                rejects.add(&chunk.rejects)?;
-                let o = store.import_batch(kind, &chunk.batch, |_| {})?;
-                totals.add(kind, o);
-                bar.inc(chunk.bytes_read);
-            }
-            bar.finish_and_clear();
-        }
-        rejects.finish()?;
-        rejects.count
+        a.files
+            .iter()
+            .map(|f| Ok(read_file(f, &opts)?.kind()))
+            .collect::<Result<Vec<_>>>()?
     };
-    totals.print(rejected, started.elapsed().as_secs_f64());
+    // Customers first, so that events find their described customer.
+    let mut order: Vec<usize> = (0..a.files.len()).collect();
+    order.sort_by_key(|&i| kinds[i]);
+    let mut store = Store::open(db)?;
+    let mut rejects = Rejects::new(&a.input.rejects);
+    let mut totals = Totals::default();
+    for i in order {
+        store_file(&mut store, &a.files[i], &opts, &mut rejects, &mut totals)?;
+    }
+    rejects.finish()?;
+    totals.print(rejects.count, started.elapsed().as_secs_f64());
     eprintln!("store: {}", db.display());
     Ok(ExitCode::SUCCESS)
+}
+
+/// Reads every file through, on all cores, keeping none of its rows, and
+/// gives each file's record kind; the first bad row (in the files' order)
+/// is the error. Every field is checked, but none is kept: the columns
+/// are placeholders (see [`ReadOptions::fields`]).
+fn check_all(files: &[PathBuf], opts: &ReadOptions) -> Result<Vec<RecordKind>> {
+    let check = ReadOptions {
+        fields: RecordKind::ALL
+            .into_iter()
+            .map(|k| (k, Vec::new()))
+            .collect(),
+        ..opts.clone()
+    };
+    let sizes: Vec<u64> = files
+        .iter()
+        .map(|f| std::fs::metadata(f).map_or(0, |m| m.len()))
+        .collect();
+    let bar = bar(sizes.iter().sum(), "checking");
+    // The largest files first, so that the threads finish together.
+    let mut jobs: Vec<usize> = (0..files.len()).collect();
+    jobs.sort_by_key(|&i| std::cmp::Reverse(sizes[i]));
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let results: Vec<std::sync::Mutex<Option<Result<RecordKind, IngestError>>>> =
+        files.iter().map(|_| std::sync::Mutex::new(None)).collect();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    std::thread::scope(|s| {
+        for _ in 0..threads.min(files.len()) {
+            s.spawn(|| loop {
+                let j = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(&i) = jobs.get(j) else { break };
+                let checked = check_file(&files[i], &check, &bar);
+                *results[i].lock().expect("no checker panics") = Some(checked);
+            });
+        }
+    });
+    bar.finish_and_clear();
+    results
+        .into_iter()
+        .map(|r| {
+            let checked = r.into_inner().expect("no checker panics");
+            Ok(checked.expect("every file is checked")?)
+        })
+        .collect()
+}
+
+/// Reads `file` through, dropping its chunks; its record kind.
+fn check_file(
+    file: &Path,
+    opts: &ReadOptions,
+    bar: &ProgressBar,
+) -> Result<RecordKind, IngestError> {
+    let reader = read_file(file, opts)?;
+    let kind = reader.kind();
+    for chunk in reader {
+        bar.inc(chunk?.bytes_read);
+    }
+    Ok(kind)
+}
+
+/// Stores the chunks of `file` as they are read (one transaction each),
+/// reading the next ones on another core meanwhile.
+fn store_file(
+    store: &mut Store,
+    file: &Path,
+    opts: &ReadOptions,
+    rejects: &mut Rejects,
+    totals: &mut Totals,
+) -> Result<()> {
+    let reader = read_file(file, opts)?;
+    let kind = reader.kind();
+    let bar = bar(
+        reader.total_bytes().unwrap_or(0),
+        &file.display().to_string(),
+    );
+    // Two chunks ahead at most: memory stays a few batches.
+    let (tx, rx) = std::sync::mpsc::sync_channel(2);
+    std::thread::scope(|s| -> Result<()> {
+        s.spawn(move || {
+            for chunk in reader {
+                let failed = chunk.is_err();
+                // A closed channel: the store side stopped at an error.
+                if tx.send(chunk).is_err() || failed {
+                    break;
+                }
+            }
+        });
+        for chunk in rx {
+            let chunk = chunk?;
+            rejects.add(&chunk.rejects)?;
+            totals.add(kind, store.import_batch(kind, &chunk.batch, |_| {})?);
+            bar.inc(chunk.bytes_read);
+        }
+        Ok(())
+    })?;
+    bar.finish_and_clear();
+    Ok(())
 }

@@ -153,6 +153,43 @@ fn a_bad_row_stops_the_import_before_anything_is_written() {
 }
 
 #[test]
+fn a_bad_row_in_any_file_stops_the_import_before_any_file_is_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("customers.csv"),
+        "customer_id,time\na,2024-01-01\nb,2024-01-01\n",
+    )
+    .unwrap();
+    // The good file comes first and the bad row last, in the last file.
+    std::fs::write(
+        dir.path().join("orders.csv"),
+        "event_id,customer_id,time,amount,currency\no1,a,2024-01-01,10,EUR\no2,b,2024-01-32,12.50,EUR\n",
+    )
+    .unwrap();
+    let out = run(dir.path(), &["import", "customers.csv", "orders.csv"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("orders.csv") && err.contains("line 3"),
+        "{err}"
+    );
+    assert!(!dir.path().join("clientela.db").exists(), "nothing written");
+    // Fixed, the same command stores both files, customers first.
+    std::fs::write(
+        dir.path().join("orders.csv"),
+        "event_id,customer_id,time,amount,currency\no1,a,2024-01-01,10,EUR\no2,b,2024-01-30,12.50,EUR\n",
+    )
+    .unwrap();
+    let (_, err) = ok(dir.path(), &["import", "orders.csv", "customers.csv"]);
+    assert!(err.contains("0 rejected"), "{err}");
+    let (out, _) = ok(
+        dir.path(),
+        &["report", "--as-of", "2024-02-01", "--format", "json"],
+    );
+    assert_eq!(json(&out)["sections"]["paying"][0]["paying_customers"], 2);
+}
+
+#[test]
 fn skip_mode_keeps_good_rows_and_writes_rejects() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
