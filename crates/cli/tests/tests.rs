@@ -182,6 +182,15 @@ fn a_bad_row_in_any_file_stops_the_import_before_any_file_is_stored() {
     .unwrap();
     let (_, err) = ok(dir.path(), &["import", "orders.csv", "customers.csv"]);
     assert!(err.contains("0 rejected"), "{err}");
+    // The orders found both customers described: no minimal ones were made.
+    let orders_row: Vec<&str> = err
+        .lines()
+        .find(|l| l.contains(" order "))
+        .expect("a summary row for the orders")
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
+    assert_eq!(orders_row, ["order", "2", "2", "0", "0"], "{err}");
     let (out, _) = ok(
         dir.path(),
         &["report", "--as-of", "2024-02-01", "--format", "json"],
