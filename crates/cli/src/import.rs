@@ -15,7 +15,7 @@ use crate::args::{ImportArgs, OnErrorArg};
 use crate::source::read_options;
 use anyhow::{Context, Result};
 use clientela_core::{Config, RecordKind};
-use clientela_ingest::{read_file, IngestError, ReadOptions, Reject};
+use clientela_ingest::{read_file, record_kind, IngestError, ReadOptions, Reject};
 use clientela_store::{BatchOutcome, Store};
 use clientela_table::arrow::record_batch::RecordBatch;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -155,15 +155,15 @@ pub fn bar(len: u64, what: &str) -> ProgressBar {
 pub fn run(db: &Path, a: ImportArgs, config: &Config) -> Result<ExitCode> {
     let opts = read_options(&a.input, config)?;
     let started = std::time::Instant::now();
-    let kinds = if a.input.on_error == OnErrorArg::Stop {
+    if a.input.on_error == OnErrorArg::Stop {
         // Read and check everything first: a bad row writes nothing.
-        check_all(&a.files, &opts)?
-    } else {
-        a.files
-            .iter()
-            .map(|f| Ok(read_file(f, &opts)?.kind()))
-            .collect::<Result<Vec<_>>>()?
-    };
+        check_all(&a.files, &opts)?;
+    }
+    let kinds = a
+        .files
+        .iter()
+        .map(|f| record_kind(f, &opts))
+        .collect::<Result<Vec<_>, _>>()?;
     // Customers first, so that events find their described customer.
     let mut order: Vec<usize> = (0..a.files.len()).collect();
     order.sort_by_key(|&i| kinds[i]);
@@ -179,11 +179,11 @@ pub fn run(db: &Path, a: ImportArgs, config: &Config) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Reads every file through, on all cores, keeping none of its rows, and
-/// gives each file's record kind; the first bad row (in the files' order)
-/// is the error. Every field is checked, but none is kept: the columns
-/// are placeholders (see [`ReadOptions::fields`]).
-fn check_all(files: &[PathBuf], opts: &ReadOptions) -> Result<Vec<RecordKind>> {
+/// Reads every file through, on all cores, keeping none of its rows; the
+/// first bad row (in the files' order) is the error. Every field is
+/// checked, but none is kept: the columns are placeholders (see
+/// [`ReadOptions::fields`]).
+fn check_all(files: &[PathBuf], opts: &ReadOptions) -> Result<()> {
     let check = ReadOptions {
         fields: RecordKind::ALL
             .into_iter()
@@ -191,50 +191,38 @@ fn check_all(files: &[PathBuf], opts: &ReadOptions) -> Result<Vec<RecordKind>> {
             .collect(),
         ..opts.clone()
     };
-    let sizes: Vec<u64> = files
+    let mut sized: Vec<(usize, &PathBuf, u64)> = files
         .iter()
-        .map(|f| std::fs::metadata(f).map_or(0, |m| m.len()))
+        .enumerate()
+        .map(|(i, f)| (i, f, std::fs::metadata(f).map_or(0, |m| m.len())))
         .collect();
-    let bar = bar(sizes.iter().sum(), "checking");
-    // The largest files first, so that the threads finish together.
-    let mut jobs: Vec<usize> = (0..files.len()).collect();
-    jobs.sort_by_key(|&i| std::cmp::Reverse(sizes[i]));
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let results: Vec<std::sync::Mutex<Option<Result<RecordKind, IngestError>>>> =
-        files.iter().map(|_| std::sync::Mutex::new(None)).collect();
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    std::thread::scope(|s| {
-        for _ in 0..threads.min(files.len()) {
-            s.spawn(|| loop {
-                let j = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                let Some(&i) = jobs.get(j) else { break };
-                let checked = check_file(&files[i], &check, &bar);
-                *results[i].lock().expect("no checker panics") = Some(checked);
-            });
-        }
-    });
+    // The largest first: the threads take runs of about the same bytes, and
+    // a large file late in the list would add its weight to a full run.
+    sized.sort_by_key(|&(_, _, n)| std::cmp::Reverse(n));
+    let bar = bar(sized.iter().map(|&(_, _, n)| n).sum(), "checking");
+    let checked = clientela_table::map_in_order(
+        &sized,
+        |&(_, _, n)| n as usize,
+        |&(i, f, _)| check_file(f, &check, &bar).map_err(|e| (i, e)),
+    );
     bar.finish_and_clear();
-    results
+    // The error of the first file, in the order given, that has one.
+    match checked
         .into_iter()
-        .map(|r| {
-            let checked = r.into_inner().expect("no checker panics");
-            Ok(checked.expect("every file is checked")?)
-        })
-        .collect()
+        .filter_map(Result::err)
+        .min_by_key(|(i, _)| *i)
+    {
+        Some((_, e)) => Err(e.into()),
+        None => Ok(()),
+    }
 }
 
-/// Reads `file` through, dropping its chunks; its record kind.
-fn check_file(
-    file: &Path,
-    opts: &ReadOptions,
-    bar: &ProgressBar,
-) -> Result<RecordKind, IngestError> {
-    let reader = read_file(file, opts)?;
-    let kind = reader.kind();
-    for chunk in reader {
+/// Reads `file` through, dropping its chunks.
+fn check_file(file: &Path, opts: &ReadOptions, bar: &ProgressBar) -> Result<(), IngestError> {
+    for chunk in read_file(file, opts)? {
         bar.inc(chunk?.bytes_read);
     }
-    Ok(kind)
+    Ok(())
 }
 
 /// Stores the chunks of `file` as they are read (one transaction each),

@@ -190,6 +190,12 @@ pub fn read_file(path: &Path, opts: &ReadOptions) -> Result<FileReader, IngestEr
     })
 }
 
+/// The record kind [`read_file`] reads `path` as (given in `opts` or
+/// guessed from the file name), without opening the file.
+pub fn record_kind(path: &Path, opts: &ReadOptions) -> Result<RecordKind, IngestError> {
+    kind_and_format(path, opts).map(|(kind, _)| kind)
+}
+
 /// The kind (given or guessed from the file name) and the format (given or
 /// told by the extension) of a file.
 pub(crate) fn kind_and_format(
